@@ -1,0 +1,1 @@
+"""People-facing doors: Telegram and Blynk."""

@@ -1,0 +1,1 @@
+"""tokenmeter core: config, domain, store, devices, services, CLI."""

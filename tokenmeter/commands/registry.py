@@ -1,0 +1,28 @@
+"""Every command module, gathered in one place for ``tokenmeter.cli``."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# Each module defines ``COMMANDS: list[click.Command]``.
+MODULES = (
+    "tokenmeter.commands.read",  # tokenmeter read
+    "tokenmeter.commands.store_cmds",  # config check, schedule, history
+    "tokenmeter.commands.device_cmds",  # check, topup, simulate
+    "tokenmeter.commands.serve",  # serve, demo
+)
+
+
+def all_commands() -> list[click.Command]:
+    commands: list[click.Command] = []
+    for name in MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name == name:  # not written yet
+                continue
+            raise
+        commands.extend(module.COMMANDS)
+    return commands

@@ -1,0 +1,255 @@
+"""Configuration: one pydantic model per TOML section, unknown keys rejected.
+
+Secrets may come from the environment and are kept as ``SecretStr`` so they are
+never printed by accident. No file at all means embedded defaults: SQLite, a local
+broker and one simulated meter.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from tokenmeter.domain import Meter, Schedule
+from tokenmeter.errors import ConfigError, InvalidSchedule
+
+ENV_TELEGRAM_TOKEN = "TOKENMETER_TELEGRAM_TOKEN"
+ENV_MQTT_PASSWORD = "TOKENMETER_MQTT_PASSWORD"
+ENV_BLYNK_TOKEN = "TOKENMETER_BLYNK_TOKEN"
+ENV_GOOGLE_CREDENTIALS = "GOOGLE_APPLICATION_CREDENTIALS"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class StoreConfig(Section):
+    backend: Literal["sqlite", "firebase"] = Field("sqlite", description="Where history lives.")
+    sqlite_path: Path = Field(
+        Path("data/tokenmeter.db"),
+        description="SQLite database file (also the Firebase offline queue).",
+    )
+    firebase_url: str = Field(
+        "",
+        description="https://<db>.firebaseio.com, or http://127.0.0.1:9000/?ns=<name> "
+        "for a local emulator.",
+    )
+    firebase_credentials: str = Field(
+        "", description="Service-account JSON path (or GOOGLE_APPLICATION_CREDENTIALS)."
+    )
+    photo_dir: Path = Field(Path("data/photos"), description="Where check photos are kept.")
+    photos_keep: int = Field(50, ge=1, description="Photos kept per meter; older ones deleted.")
+
+
+class MqttConfig(Section):
+    url: str = Field(
+        "", description="mqtt://host:1883 or mqtts://host:8883; empty = start a local broker."
+    )
+    username: str = Field("", description="Broker user name; empty for none.")
+    password: SecretStr = Field(
+        SecretStr(""), description="Broker password; prefer TOKENMETER_MQTT_PASSWORD."
+    )
+    prefix: str = Field("tokenmeter", min_length=1, description="Topic prefix.")
+    ca_file: str = Field("", description="CA bundle for mqtts:// (empty = system CAs).")
+    client_id: str = Field("", description="MQTT client id; empty = generated.")
+
+
+class TelegramConfig(Section):
+    token: SecretStr = Field(
+        SecretStr(""),
+        description="Bot token (or TOKENMETER_TELEGRAM_TOKEN); empty = console notifications.",
+    )
+    api_base_url: str = Field(
+        "", description="A local Bot API server, e.g. http://127.0.0.1:8081/bot."
+    )
+    allowed_chats: list[int] = Field(
+        default_factory=list, description="Chat ids allowed to use the bot and receive alerts."
+    )
+    language: Literal["id", "en"] = Field("id", description="Message language.")
+    offline_alert_minutes: int = Field(
+        10, ge=1, description="Alert when a device stays offline this long."
+    )
+
+
+class BlynkConfig(Section):
+    transport: Literal["mqtt", "legacy", "off"] = Field(
+        "off", description="'mqtt' (Blynk.Cloud MQTT API), 'legacy' (blynklib) or 'off'."
+    )
+    auth_token: SecretStr = Field(
+        SecretStr(""), description="Device auth token (or TOKENMETER_BLYNK_TOKEN)."
+    )
+    server: str = Field("blynk.cloud", description="Blynk server host.")
+    port: int = Field(8883, ge=1, le=65535, description="Blynk server port.")
+    tls: bool = Field(True, description="Use TLS (Blynk.Cloud MQTT needs it).")
+    meter: str = Field("", description="Meter the Blynk device tops up; empty = the first.")
+    token_pin: str = Field("V0", description="Datastream/pin where the app writes a token.")
+    status_pin: str = Field("V1", description="Datastream/pin for the status text.")
+    balance_pin: str = Field("V2", description="Datastream/pin for the last balance (kWh).")
+    state_pin: str = Field("V3", description="Datastream/pin for the top-up state.")
+    language: Literal["id", "en"] = Field("id", description="Status text language.")
+
+
+class ChecksConfig(Section):
+    max_kwh_per_hour: float = Field(
+        5.0, gt=0, description="Fastest plausible fall of the balance between checks."
+    )
+    camera_timeout_s: float = Field(8.0, gt=0, description="HTTP snapshot timeout.")
+    camera_retries: int = Field(1, ge=0, le=5, description="Snapshot retries after a failure.")
+    concurrency: int = Field(8, ge=1, description="Meters checked at once.")
+    grace_minutes: int = Field(
+        30, ge=0, description="A slot missed while down runs at start-up if this recent."
+    )
+
+
+class TopUpConfig(Section):
+    result_timeout_s: float = Field(
+        60.0, gt=0, description="How long to wait for the keypad's answer."
+    )
+    settle_s: float = Field(
+        3.0, ge=0, description="Wait after typing before reading the new balance."
+    )
+    queue_expiry_minutes: int = Field(
+        24 * 60, ge=1, description="A queued top-up expires (never typed) after this long."
+    )
+
+
+class ServiceConfig(Section):
+    health_host: str = Field("127.0.0.1", description="Address of GET /healthz.")
+    health_port: int = Field(8765, ge=0, le=65535, description="Port of /healthz; 0 = off.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level."
+    )
+    instance_id: str = Field("", description="Name of this instance for slot claims; empty = host.")
+
+
+class MeterConfig(Section):
+    id: str = Field(..., pattern=r"^[A-Za-z0-9_-]{1,40}$", description="Meter id used in topics.")
+    name: str = Field("", description="Display name; defaults to the id.")
+    camera_url: str = Field("sim:", description="ESP32-CAM snapshot URL, or 'sim:'.")
+    timezone: str = Field("Asia/Jakarta", description="IANA timezone for the schedule.")
+    low_kwh: float = Field(10.0, ge=0, description="Low-balance alert threshold in kWh.")
+    schedule: list[str] = Field(
+        default_factory=lambda: ["06:00", "18:00"],
+        description="Seeds the store when it has none; the store is the truth after that.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown timezone {value!r}") from err
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_times(cls, value: list[str]) -> list[str]:
+        try:
+            return list(Schedule.parse(value).times)
+        except InvalidSchedule as err:
+            raise ValueError(f"{err.detail} (use HH:MM, 00:00-23:59)") from err
+
+    def to_meter(self) -> Meter:
+        return Meter(
+            id=self.id,
+            name=self.name or self.id,
+            timezone=self.timezone,
+            low_kwh=self.low_kwh,
+            camera_url=self.camera_url,
+        )
+
+
+def _default_meters() -> list[MeterConfig]:
+    return [MeterConfig(id="rumah", name="Rumah")]
+
+
+class Config(Section):
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    blynk: BlynkConfig = Field(default_factory=BlynkConfig)
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
+    topup: TopUpConfig = Field(default_factory=TopUpConfig)
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
+    meters: list[MeterConfig] = Field(default_factory=_default_meters, min_length=1)
+
+    @field_validator("meters")
+    @classmethod
+    def _unique_ids(cls, value: list[MeterConfig]) -> list[MeterConfig]:
+        seen: set[str] = set()
+        for meter in value:
+            if meter.id in seen:
+                raise ValueError(f"meter id {meter.id!r} appears twice")
+            seen.add(meter.id)
+        return value
+
+    def meter(self, meter_id: str | None) -> MeterConfig:
+        """Return the meter with this id, or the first when ``meter_id`` is None."""
+        if meter_id is None:
+            return self.meters[0]
+        for meter in self.meters:
+            if meter.id == meter_id:
+                return meter
+        from tokenmeter.errors import UnknownMeter
+
+        raise UnknownMeter(meter_id, meter=meter_id)
+
+
+def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
+    if env.get(ENV_TELEGRAM_TOKEN):
+        config.telegram.token = SecretStr(env[ENV_TELEGRAM_TOKEN])
+    if env.get(ENV_MQTT_PASSWORD):
+        config.mqtt.password = SecretStr(env[ENV_MQTT_PASSWORD])
+    if env.get(ENV_BLYNK_TOKEN):
+        config.blynk.auth_token = SecretStr(env[ENV_BLYNK_TOKEN])
+    if not config.store.firebase_credentials and env.get(ENV_GOOGLE_CREDENTIALS):
+        config.store.firebase_credentials = env[ENV_GOOGLE_CREDENTIALS]
+    return config
+
+
+def config_problems(data: Mapping[str, object]) -> list[tuple[str, str]]:
+    """Return ``(key path, message)`` for every problem in raw config data."""
+    problems: list[tuple[str, str]] = []
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as err:
+        for item in err.errors():
+            path = ".".join(str(part) for part in item["loc"]) or "(top level)"
+            message = item["msg"]
+            if item["type"] == "extra_forbidden":
+                message = "unknown key"
+            problems.append((path, message))
+        return problems
+    if config.store.backend == "firebase" and not config.store.firebase_url:
+        problems.append(("store.firebase_url", "required when store.backend = 'firebase'"))
+    return problems
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate a TOML file (None = embedded defaults), then apply the environment."""
+    env = os.environ if env is None else env
+    data: dict[str, object] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as err:
+            raise ConfigError(
+                f"{path}: file not found", problems=[("(file)", "not found")]
+            ) from err
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(
+                f"{path}: not valid TOML: {err}", problems=[("(file)", str(err))]
+            ) from err
+    problems = config_problems(data)
+    if problems:
+        listing = "; ".join(f"{key}: {msg}" for key, msg in problems)
+        raise ConfigError(f"{path or 'config'}: {listing}", problems=problems)
+    config = Config.model_validate(data)
+    return _apply_env(config, env)

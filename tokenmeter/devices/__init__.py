@@ -1,0 +1,1 @@
+"""Device links: camera snapshots, MQTT keypad, local broker, simulators."""

@@ -1,0 +1,94 @@
+"""User-facing sentences shared by every door, Indonesian by default, English selectable."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from tokenmeter.errors import InvalidToken, TokenmeterError
+
+Lang = Literal["id", "en"]
+
+_ERRORS: dict[str, dict[str, str]] = {
+    "camera_unavailable": {
+        "id": "Kamera tidak bisa dihubungi. Periksa daya dan Wi-Fi ESP32-CAM.",
+        "en": "The camera could not be reached. Check the ESP32-CAM's power and Wi-Fi.",
+    },
+    "unreadable": {
+        "id": "Foto diambil, tetapi angka di layar meter tidak terbaca dengan pasti.",
+        "en": "The photo was taken, but the meter display could not be read with confidence.",
+    },
+    "device_offline": {
+        "id": "Perangkat keypad sedang offline. Token diantrekan dan dikirim saat online.",
+        "en": "The keypad device is offline. The token is queued and goes out when it returns.",
+    },
+    "unknown_meter": {
+        "id": "Meter {meter} tidak dikenal.",
+        "en": "Meter {meter} is not known.",
+    },
+    "invalid_schedule": {
+        "id": "Jam {time} tidak valid. Gunakan format JJ:MM, misalnya 06:00 atau 18:30.",
+        "en": "{time} is not a valid time. Use HH:MM, for example 06:00 or 18:30.",
+    },
+    "store_unavailable": {
+        "id": "Penyimpanan data sedang tidak tersedia. Coba lagi sebentar lagi.",
+        "en": "The data store is unavailable right now. Please try again shortly.",
+    },
+    "broker_unavailable": {
+        "id": "Server MQTT tidak bisa dihubungi.",
+        "en": "The MQTT broker could not be reached.",
+    },
+    "config_invalid": {
+        "id": "Konfigurasi tidak valid: {detail}",
+        "en": "The configuration is invalid: {detail}",
+    },
+    "error": {
+        "id": "Terjadi kesalahan. Silakan coba lagi.",
+        "en": "Something went wrong. Please try again.",
+    },
+}
+
+_TOKEN_REASONS: dict[str, dict[str, str]] = {
+    "empty": {
+        "id": "Token kosong. Kirim 20 digit token.",
+        "en": "The token is empty. Send 20 digits.",
+    },
+    "not_digits": {
+        "id": "Token hanya boleh berisi angka (20 digit).",
+        "en": "A token may contain digits only (20 of them).",
+    },
+    "length": {
+        "id": "Token harus 20 digit, yang dikirim {count} digit.",
+        "en": "A token has 20 digits; this one has {count}.",
+    },
+    "too_large": {
+        "id": "Token tidak valid: nilainya di luar rentang token PLN (STS).",
+        "en": "Invalid token: its value is outside the PLN (STS) token range.",
+    },
+    "already_used": {
+        "id": "Token ini sudah pernah dipakai untuk meter ini. Tidak diketik lagi.",
+        "en": "This token was already used for this meter. It will not be typed again.",
+    },
+}
+
+
+def format_kwh(value: float | None, lang: Lang = "id") -> str:
+    """Format kWh with two decimals: ``123,45`` in Indonesian, ``123.45`` in English."""
+    if value is None:
+        return "-"
+    text = f"{value:,.2f}"  # 1,234.56
+    if lang == "id":
+        text = text.replace(",", "_").replace(".", ",").replace("_", ".")  # 1.234,56
+    return text
+
+
+def error_sentence(err: TokenmeterError, lang: Lang = "id") -> str:
+    """Turn a domain error into one plain sentence for a user."""
+    params: dict[str, object] = {"detail": err.detail, **err.params}
+    if isinstance(err, InvalidToken):
+        template = _TOKEN_REASONS.get(err.reason, _ERRORS["error"])[lang]
+    else:
+        template = _ERRORS.get(err.code, _ERRORS["error"])[lang]
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return _ERRORS.get(err.code, _ERRORS["error"])[lang].split("{")[0].strip()
