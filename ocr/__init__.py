@@ -1,0 +1,5 @@
+"""Seven-segment meter display reader: photo (numpy BGR) in, ``Reading`` out. Pure."""
+
+from ocr.reading import DigitBox, Quad, Reading
+
+__all__ = ["DigitBox", "Quad", "Reading"]
