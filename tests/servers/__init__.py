@@ -1,0 +1,1 @@
+"""Local servers that speak cloud wire protocols, started by the tests."""

@@ -1,0 +1,29 @@
+"""Tests for tokenmeter.texts."""
+
+from __future__ import annotations
+
+from tokenmeter.errors import CameraUnavailable, InvalidSchedule, InvalidToken, UnknownMeter
+from tokenmeter.texts import error_sentence, format_kwh
+
+
+def test_format_kwh_uses_indonesian_decimal_comma() -> None:
+    """Indonesian uses a decimal comma and dot thousands; English the reverse."""
+    assert format_kwh(123.456, "id") == "123,46"
+    assert format_kwh(1234.5, "id") == "1.234,50"
+    assert format_kwh(1234.5, "en") == "1,234.50"
+    assert format_kwh(None) == "-"
+
+
+def test_error_sentences_are_plain_and_localised() -> None:
+    """Domain errors become one sentence in the chosen language."""
+    assert "Kamera" in error_sentence(CameraUnavailable("timeout"))
+    assert "camera" in error_sentence(CameraUnavailable("timeout"), "en")
+    assert "19 digit" in error_sentence(InvalidToken("length", count=19))
+    assert "25:00" in error_sentence(InvalidSchedule("bad", time="25:00"))
+    assert "dapur" in error_sentence(UnknownMeter("dapur", meter="dapur"))
+
+
+def test_error_sentence_without_params_does_not_crash() -> None:
+    """A template whose parameter is missing still gives a sentence."""
+    sentence = error_sentence(InvalidToken("length"), "en")
+    assert sentence and "{" not in sentence
