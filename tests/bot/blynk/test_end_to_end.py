@@ -1,0 +1,154 @@
+"""End to end: a token typed in the Blynk app goes through the real Core (TopUpService,
+store, keypad link, simulated meter and keypad over mosquitto) and the outcome comes back
+to Blynk. Only the display reader is replaced (see ``_display_truth``)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from pydantic import SecretStr
+
+import ocr
+from bot.blynk import BlynkDoor, build_blynk_door
+from ocr.reading import Image
+from tests.bot.blynk.conftest import AUTH_TOKEN, BlynkCloudSide, eventually
+from tokenmeter.app import Core, SimOptions, build_core
+from tokenmeter.config import BlynkConfig, Config, MeterConfig, MqttConfig, StoreConfig
+from tokenmeter.devices.broker import LocalBroker
+from tokenmeter.domain import normalize_token
+from tokenmeter.sim.meter import SimulatedMeter
+
+TOKEN = "1234-5678-9012-3456-7890"
+OTHER_TOKEN = "11112222333344445555"
+
+
+class KeypadWatcher:
+    """Counts the keypad commands the PC publishes for a meter."""
+
+    def __init__(self, broker: LocalBroker, topic: str) -> None:
+        self.commands: list[dict[str, object]] = []
+        self._lock = threading.Lock()
+        ready = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda c, u, mid, rc, p: ready.set()
+        self.client.on_message = self._on_message
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+        assert ready.wait(10)
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.commands.append(json.loads(msg.payload))
+
+    def keys(self) -> list[object]:
+        with self._lock:
+            return [command.get("keys") for command in self.commands]
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _display_truth(meter: SimulatedMeter) -> Callable[[Image], ocr.Reading]:
+    """A reader that reports what the simulated display shows.
+
+    Stands in for ``ocr.read_display`` (built in parallel, not reading the simulator's
+    photos yet) so this test is about the door and the top-up flow, not OCR.
+    """
+
+    def read(image: Image) -> ocr.Reading:
+        text = meter.display_text()
+        return ocr.Reading(status="ok", value=float(text), text=text, confidence=1.0)
+
+    return read
+
+
+def _config(broker: LocalBroker, tmp_path: Path, prefix: str) -> Config:
+    config = Config(
+        store=StoreConfig(sqlite_path=tmp_path / "tokenmeter.db", photo_dir=tmp_path / "photos"),
+        mqtt=MqttConfig(url=broker.url, prefix=prefix),
+        blynk=BlynkConfig(
+            transport="mqtt",
+            auth_token=SecretStr(AUTH_TOKEN),
+            server=broker.host,
+            port=broker.port,
+            tls=False,
+        ),
+        meters=[MeterConfig(id="rumah", name="Rumah", camera_url="sim:")],
+    )
+    config.topup.settle_s = 0
+    config.topup.result_timeout_s = 20
+    return config
+
+
+@pytest.fixture
+async def running(
+    broker: LocalBroker, tmp_path: Path
+) -> AsyncIterator[tuple[Core, BlynkDoor, KeypadWatcher]]:
+    """The real Core with a simulated meter, the Blynk door on MQTT and a keypad watcher."""
+    prefix = f"e2e-{uuid.uuid4().hex[:8]}"
+    config = _config(broker, tmp_path, prefix)
+    watcher = KeypadWatcher(broker, f"{prefix}/rumah/keypad/cmd")
+    core = build_core(config, sim=SimOptions(key_time_scale=0.01, state_dir=tmp_path / "sim"))
+    core.checks.reader = _display_truth(core.sim_meters["rumah"])
+    await core.start()
+    door = build_blynk_door(config, core.topups, core.bus)
+    assert door is not None
+    await door.start()
+    await eventually(lambda: door.transport.connected)
+    try:
+        yield core, door, watcher
+    finally:
+        await door.stop()
+        await core.stop()
+        watcher.stop()
+
+
+async def test_token_from_blynk_is_typed_once_and_confirmed(
+    running: tuple[Core, BlynkDoor, KeypadWatcher], cloud: BlynkCloudSide
+) -> None:
+    """Blynk V0 → one keypad command → CONFIRMED with the credit on V3/V1/V2; a repeat and
+    invalid tokens type nothing more."""
+    core, door, watcher = running
+    cloud.app_write("V0", TOKEN)
+    await eventually(lambda: cloud.last("V3") in {"CONFIRMED", "UNCONFIRMED", "FAILED"}, 60)
+    assert cloud.last("V3") == "CONFIRMED"
+    assert watcher.keys() == [normalize_token(TOKEN)]
+    assert "SENT" in cloud.of("V3")
+    status = cloud.last("V1") or ""
+    assert status.startswith("Berhasil: token ****-****-****-****-7890 masuk. Tambah ")
+    topups = core.store.list_topups("rumah", None)
+    assert [(t.source, t.status.value) for t in topups] == [("blynk", "CONFIRMED")]
+    assert cloud.last("V2") == f"{topups[0].after:.2f}"
+
+    cloud.app_write("V0", TOKEN)  # app retry / reconnect sync: ignored by the door
+    cloud.app_write("V0", "1234567890123456789")  # 19 digits
+    await eventually(lambda: cloud.last("V3") == "REJECTED")
+    assert cloud.last("V1") == "Token harus 20 digit, yang dikirim 19 digit."
+    assert await door.enter_token("73786976294838206464") is None  # > 2^66 - 1
+    await eventually(
+        lambda: cloud.last("V1") == "Token tidak valid: nilainya di luar rentang token PLN (STS)."
+    )
+    assert watcher.keys() == [normalize_token(TOKEN)]
+
+
+async def test_token_already_used_elsewhere_is_refused_on_blynk(
+    running: tuple[Core, BlynkDoor, KeypadWatcher], cloud: BlynkCloudSide
+) -> None:
+    """A token first entered from the CLI is refused when written in the app; typed once."""
+    core, _door, watcher = running
+    first = await core.topups.start("rumah", OTHER_TOKEN, "cli")
+    await core.topups.wait("rumah", first.id, 30)
+    await eventually(lambda: cloud.last("V3") == "CONFIRMED")  # Blynk shows it too
+    cloud.app_write("V0", OTHER_TOKEN)
+    await eventually(lambda: cloud.last("V3") == "REJECTED")
+    assert cloud.last("V1") == "Token ini sudah pernah dipakai untuk meter ini. Tidak diketik lagi."
+    assert watcher.keys() == [OTHER_TOKEN]
