@@ -1,0 +1,160 @@
+"""Find the line of digits in a whole photo and return its quad.
+
+The display is found by its content, not its frame: segments are the strongest
+thin strokes in the photo, and a line of digits is where they join into a wide
+horizontal band once the gaps between digits are closed. Keypad buttons stay
+separate blobs; printed labels are smaller than the digits and lose on area.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ocr.ink import remove_long_lines, stroke_maps
+from ocr.reading import Image, Quad
+
+LOCATE_WIDTH = 480
+"""Photos are searched at this width (px)."""
+
+MIN_ASPECT = 1.6
+"""A line of digits is at least this much wider than tall (two digits or more)."""
+
+
+def looks_like_crop(grey: Image) -> bool:
+    """True when the image is already a tight crop of the digit line."""
+    h, w = grey.shape[:2]
+    return bool(w >= 2.2 * h and h <= 160)
+
+
+def _candidate_boxes(
+    strokes: np.ndarray, min_height: float
+) -> list[tuple[float, cv2.typing.RotatedRect]]:
+    """(score, rotated rect) for each band of joined strokes."""
+    level = float(np.percentile(strokes, 99))
+    if level < 12:
+        return []
+    _, mask = cv2.threshold(strokes, 0.35 * level, 255, cv2.THRESH_BINARY)
+    mask = mask.astype(np.uint8)
+    join = cv2.getStructuringElement(cv2.MORPH_RECT, (11, 5))
+    joined = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, join)
+    joined = cv2.morphologyEx(joined, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    boxes: list[tuple[float, cv2.typing.RotatedRect]] = []
+    for contour in contours:
+        rect = cv2.minAreaRect(contour)
+        (_, _), (rw, rh), angle = rect
+        if rw < rh:  # make the long side horizontal
+            rw, rh, angle = rh, rw, angle - 90.0
+        angle = (angle + 90.0) % 180.0 - 90.0
+        if abs(angle) > 20 or rh < min_height or rw < MIN_ASPECT * rh:
+            continue
+        box_mask = np.zeros_like(mask)
+        cv2.drawContours(box_mask, [contour], -1, 255, thickness=-1)
+        fill = float(cv2.countNonZero(cv2.bitwise_and(mask, box_mask))) / max(1.0, rw * rh)
+        if fill < 0.12:
+            continue
+        score = rh * rh * min(rw / rh, 8.0) * fill
+        boxes.append((score, ((rect[0][0], rect[0][1]), (rw, rh), angle)))
+    return boxes
+
+
+def locate_digits(image: Image) -> Quad | None:
+    """Quad (TL, TR, BR, BL, in image px) around the main line of digits, or None."""
+    grey = image if image.ndim == 2 else np.asarray(image.max(axis=2), dtype=np.uint8)
+    h, w = grey.shape[:2]
+    scale = LOCATE_WIDTH / w
+    small: Image = np.asarray(
+        cv2.resize(grey, (LOCATE_WIDTH, max(1, round(h * scale))), interpolation=cv2.INTER_AREA),
+        dtype=np.uint8,
+    )
+    dark, light = stroke_maps(small, 13)
+    boxes: list[tuple[float, cv2.typing.RotatedRect]] = []
+    for strokes in (dark, light):
+        boxes.extend(_candidate_boxes(np.clip(strokes, 0, 255).astype(np.uint8), 8.0))
+    if not boxes:
+        return None
+    _, ((cx, cy), (rw, rh), angle) = max(boxes, key=lambda b: b[0])
+    grown = ((cx, cy), (rw + 3.0 * rh, rh * 1.6), angle)
+    corners = cv2.boxPoints(grown) / scale
+    return _order_corners(corners)
+
+
+def _order_corners(points: np.ndarray) -> Quad:
+    """Order four points as top-left, top-right, bottom-right, bottom-left."""
+    by_y = points[np.argsort(points[:, 1])]
+    top = by_y[:2][np.argsort(by_y[:2, 0])]
+    bottom = by_y[2:][np.argsort(by_y[2:, 0])]
+    tl, tr, br, bl = top[0], top[1], bottom[1], bottom[0]
+    return (
+        (float(tl[0]), float(tl[1])),
+        (float(tr[0]), float(tr[1])),
+        (float(br[0]), float(br[1])),
+        (float(bl[0]), float(bl[1])),
+    )
+
+
+def rectify(image: Image, quad: Quad, height: int = 64) -> Image:
+    """Warp the quad to an upright rectangle ``height`` px tall."""
+    corners = np.array(quad, dtype=np.float32)
+    top = float(np.linalg.norm(corners[1] - corners[0]))
+    bottom = float(np.linalg.norm(corners[2] - corners[3]))
+    left = float(np.linalg.norm(corners[3] - corners[0]))
+    right = float(np.linalg.norm(corners[2] - corners[1]))
+    quad_height = max(1.0, (left + right) / 2)
+    width = max(8, round(height * (top + bottom) / 2 / quad_height))
+    target = np.array(
+        [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32
+    )
+    matrix = cv2.getPerspectiveTransform(corners, target)
+    return np.asarray(
+        cv2.warpPerspective(
+            image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        ),
+        dtype=np.uint8,
+    )
+
+
+def refine(image: Image, quad: Quad, height: int = 96) -> Quad:
+    """Shrink a rough quad (which may hold the whole LCD window) to the digit line.
+
+    Inside the rectified quad the frame edges are removed as long lines; the band
+    of rows and the span of columns holding the remaining strokes are the digits.
+    """
+    crop = rectify(image, quad, height)
+    grey = crop if crop.ndim == 2 else np.asarray(crop.max(axis=2), dtype=np.uint8)
+    dark, light = stroke_maps(grey, max(5, height // 6))
+    strokes = dark if float(np.percentile(dark, 97)) >= float(np.percentile(light, 97)) else light
+    strokes = remove_long_lines(strokes, int(0.8 * height))
+    level = float(np.percentile(strokes, 99))
+    if level <= 0:
+        return quad
+    mask = strokes > 0.35 * level
+    rows = mask.mean(axis=1)
+    inked_rows = np.flatnonzero(rows > 0.3 * rows.max())
+    if inked_rows.size == 0:
+        return quad
+    top, bottom = int(inked_rows[0]), int(inked_rows[-1]) + 1
+    columns = mask[top:bottom].mean(axis=0)
+    inked_cols = np.flatnonzero(columns > 0.05)
+    if inked_cols.size == 0 or bottom - top < 0.2 * height:
+        return quad
+    left, right = int(inked_cols[0]), int(inked_cols[-1]) + 1
+    pad_y, pad_x = 0.12 * (bottom - top), 0.25 * (bottom - top)
+    width = crop.shape[1]
+    box = np.array(
+        [
+            [max(0.0, left - pad_x), max(0.0, top - pad_y)],
+            [min(width - 1.0, right + pad_x), max(0.0, top - pad_y)],
+            [min(width - 1.0, right + pad_x), min(height - 1.0, bottom + pad_y)],
+            [max(0.0, left - pad_x), min(height - 1.0, bottom + pad_y)],
+        ],
+        dtype=np.float32,
+    )
+    corners = np.array(quad, dtype=np.float32)
+    target = np.array(
+        [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32
+    )
+    back = cv2.getPerspectiveTransform(target, corners)
+    mapped = cv2.perspectiveTransform(box.reshape(1, 4, 2), back).reshape(4, 2)
+    return _order_corners(mapped)

@@ -1,0 +1,46 @@
+"""Tests of read_display: text rules and the unreadable cases."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ocr import read_display
+from ocr.reader import displayed_text
+from tests.ocr.drawing import draw_digits
+
+
+def test_displayed_text_drops_leading_zeros() -> None:
+    """Leading zeros go, the zero before the point stays."""
+    assert displayed_text("000123.45") == "123.45"
+    assert displayed_text("0000.5") == "0.5"
+    assert displayed_text("0000") == "0"
+
+
+def test_reads_a_crop_with_ghosts_and_point() -> None:
+    """A crop with ghost segments and a decimal point reads exactly."""
+    reading = read_display(draw_digits("123.45", ghosts=True))
+    assert reading.status == "ok" and reading.value == 123.45 and reading.text == "123.45"
+
+
+def test_dark_frame_is_unreadable() -> None:
+    """A black photo is unreadable, never a number."""
+    reading = read_display(np.zeros((480, 640, 3), np.uint8))
+    assert reading.status == "unreadable" and reading.value is None
+
+
+def test_wall_is_unreadable() -> None:
+    """A smooth textured wall without a display is unreadable."""
+    rng = np.random.default_rng(3)
+    wall = np.clip(rng.normal(150, 4, (480, 640, 3)), 0, 255).astype(np.uint8)
+    assert read_display(wall).status == "unreadable"
+
+
+def test_roi_is_used() -> None:
+    """A configured quad around the digits is read and reported back."""
+    crop = draw_digits("8869")
+    photo = np.full((300, 500, 3), 90, np.uint8)
+    photo[100 : 100 + crop.shape[0], 50 : 50 + crop.shape[1]] = crop
+    h, w = crop.shape[:2]
+    quad = ((50.0, 100.0), (50.0 + w, 100.0), (50.0 + w, 100.0 + h), (50.0, 100.0 + h))
+    reading = read_display(photo, roi=quad)
+    assert reading.status == "ok" and reading.value == 8869 and reading.quad == quad
