@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -229,7 +230,22 @@ def config_problems(data: Mapping[str, object]) -> list[tuple[str, str]]:
         return problems
     if config.store.backend == "firebase" and not config.store.firebase_url:
         problems.append(("store.firebase_url", "required when store.backend = 'firebase'"))
+    url_problem = _firebase_url_problem(config.store.firebase_url)
+    if url_problem:
+        problems.append(("store.firebase_url", url_problem))
     return problems
+
+
+def _firebase_url_problem(url: str) -> str | None:
+    """What is wrong with a Firebase database URL, or None."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.netloc:
+        return None
+    if parts.scheme == "http" and parts.netloc and parse_qs(parts.query).get("ns"):
+        return None
+    return "use https://<db>.firebaseio.com, or http://host:port/?ns=<name> for an emulator"
 
 
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:

@@ -1,0 +1,167 @@
+"""The config, schedule and history commands, through the real CLI and SQLite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.tokenmeter.store.contract import make_reading
+from tokenmeter.cli import main
+from tokenmeter.config import load_config
+from tokenmeter.domain import ReadingStatus, Schedule
+from tokenmeter.store.sqlite import SqliteStore
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[store]
+sqlite_path = "{tmp_path / "tokenmeter.db"}"
+
+[[meters]]
+id = "rumah"
+schedule = ["06:00", "18:00"]
+
+[[meters]]
+id = "kos-1"
+timezone = "Asia/Makassar"
+schedule = ["07:00"]
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def stored_schedule(config_file: Path, meter_id: str) -> Schedule | None:
+    store = SqliteStore(load_config(config_file).store.sqlite_path)
+    try:
+        return store.get_schedule(meter_id)
+    finally:
+        store.close()
+
+
+def test_config_check_ok(config_file: Path) -> None:
+    """A valid file prints OK and exits 0."""
+    assert run("config", "check", "--config", str(config_file)) == (0, "OK\n", "")
+
+
+def test_config_check_lists_problems_with_paths(tmp_path: Path) -> None:
+    """Each problem is printed with its key path, exit 2."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[store]\nbackend = "mysql"\ncolour = 1\n\n[[meters]]\nid = "a"\ntimezone = "Mars/Base"\n'
+        'schedule = ["25:00"]\n',
+        encoding="utf-8",
+    )
+    code, out, _ = run("config", "check", "--config", str(bad))
+    assert code == 2
+    assert "store.backend:" in out
+    assert "store.colour: unknown key" in out
+    assert "meters.0.timezone:" in out and "Mars/Base" in out
+    assert "meters.0.schedule:" in out and "25:00" in out
+
+
+def test_config_check_missing_file(tmp_path: Path) -> None:
+    """A missing file is a problem too."""
+    code, out, _ = run("config", "check", "--config", str(tmp_path / "nope.toml"))
+    assert code == 2
+    assert "not found" in out
+
+
+def test_schedule_show_seeded_from_config(config_file: Path) -> None:
+    """The config schedule seeds an empty store; show prints it."""
+    assert run("schedule", "show", "--config", str(config_file)) == (
+        0,
+        "rumah: 06:00, 18:00\n",
+        "",
+    )
+    code, out, _ = run(
+        "schedule", "show", "--meter", "kos-1", "--json", "--config", str(config_file)
+    )
+    assert code == 0
+    assert json.loads(out) == {
+        "meter": "kos-1",
+        "times": ["07:00"],
+        "enabled": True,
+        "stored": True,
+    }
+
+
+def test_schedule_set_then_show(config_file: Path) -> None:
+    """A new schedule is stored, normalised, and wins over the config seed."""
+    code, out, _ = run(
+        "schedule",
+        "set",
+        "18:30",
+        "6:00",
+        "--meter",
+        "rumah",
+        "--json",
+        "--config",
+        str(config_file),
+    )
+    assert code == 0
+    assert json.loads(out)["times"] == ["06:00", "18:30"]
+    assert run("schedule", "show", "--config", str(config_file))[1] == "rumah: 06:00, 18:30\n"
+    assert stored_schedule(config_file, "rumah") == Schedule(("06:00", "18:30"))
+
+
+@pytest.mark.parametrize("bad", ["25:00", "6pm", "12:60", "noon"])
+def test_schedule_set_refuses_bad_times(config_file: Path, bad: str) -> None:
+    """A bad time is refused with a clear message and nothing is written."""
+    run("schedule", "show", "--config", str(config_file))  # seed 06:00, 18:00
+    code, out, err = run("schedule", "set", "07:00", bad, "--config", str(config_file))
+    assert code == 2
+    assert out == ""
+    assert f"{bad} is not a valid time" in err and "HH:MM" in err
+    assert "Traceback" not in err
+    assert stored_schedule(config_file, "rumah") == Schedule(("06:00", "18:00"))
+
+
+def test_unknown_meter_is_refused(config_file: Path) -> None:
+    """An unknown meter id gives one plain line and exit 2."""
+    code, _, err = run(
+        "schedule", "set", "07:00", "--meter", "gudang", "--config", str(config_file)
+    )
+    assert code == 2
+    assert "gudang" in err and "not known" in err
+
+
+def test_history_last_n(config_file: Path) -> None:
+    """History prints the last N readings oldest first, in the meter's timezone."""
+    store = SqliteStore(load_config(config_file).store.sqlite_path)
+    for minute in range(5):
+        store.add_reading(make_reading("kos-1", minute, kwh=50 - minute))
+    store.add_reading(
+        make_reading(
+            "kos-1", 9, kwh=None, status=ReadingStatus.CAMERA_ERROR, error="camera_unavailable"
+        )
+    )
+    store.close()
+    code, out, _ = run("history", "--meter", "kos-1", "--last", "3", "--config", str(config_file))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "kos-1 (Asia/Makassar):"
+    assert lines[1].startswith("2026-11-20 14:03") and "47.00 kWh" in lines[1]
+    assert "camera_error" in lines[3] and "camera_unavailable" in lines[3]
+    code, out, _ = run(
+        "history", "--meter", "kos-1", "--last", "2", "--json", "--config", str(config_file)
+    )
+    data = json.loads(out)
+    assert [item["kwh"] for item in data] == [46.0, None]
+    assert data[0]["ts"] == "2026-11-20T06:04:00.000000Z"
+
+
+def test_history_empty(config_file: Path) -> None:
+    """A meter without readings says so."""
+    assert run("history", "--config", str(config_file)) == (0, "rumah: no readings yet\n", "")

@@ -1,0 +1,176 @@
+"""``tokenmeter config check``, ``tokenmeter schedule show|set`` and ``tokenmeter history``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import click
+
+from tokenmeter.commands.common import EXIT_USAGE, cli_config, config_option, user_errors
+from tokenmeter.config import Config, load_config
+from tokenmeter.domain import Reading, Schedule
+from tokenmeter.errors import ConfigError
+from tokenmeter.store.base import Store
+from tokenmeter.store.factory import open_store
+from tokenmeter.store.records import ts_text
+from tokenmeter.texts import format_kwh
+
+meter_option = click.option(
+    "--meter", "meter_id", default=None, help="Meter id (default: the first configured meter)."
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@contextmanager
+def _opened_store(config: Config) -> Iterator[Store]:
+    store = open_store(config)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+# -- config ------------------------------------------------------------------------------
+@click.group("config")
+def config_group() -> None:
+    """Inspect the configuration."""
+
+
+@config_group.command("check")
+@config_option
+def config_check(config_path: Path | None) -> None:
+    """Validate the config file; print each problem with its key path."""
+    try:
+        load_config(config_path)
+    except ConfigError as err:
+        problems = cast(
+            "list[tuple[str, str]]", err.params.get("problems") or [("(file)", err.detail)]
+        )
+        for key, message in problems:
+            click.echo(f"{key}: {message}")
+        raise SystemExit(EXIT_USAGE) from err
+    click.echo("OK")
+
+
+# -- schedule ----------------------------------------------------------------------------
+def _schedule_json(meter_id: str, schedule: Schedule | None) -> dict[str, Any]:
+    if schedule is None:
+        return {"meter": meter_id, "times": [], "enabled": False, "stored": False}
+    return {
+        "meter": meter_id,
+        "times": list(schedule.times),
+        "enabled": schedule.enabled,
+        "stored": True,
+    }
+
+
+def _schedule_line(meter_id: str, schedule: Schedule | None) -> str:
+    if schedule is None:
+        return f"{meter_id}: no schedule stored"
+    times = ", ".join(schedule.times) or "no times"
+    state = "" if schedule.enabled else " (disabled)"
+    return f"{meter_id}: {times}{state}"
+
+
+@click.group("schedule")
+def schedule_group() -> None:
+    """Show or change when a meter is checked (local times of the meter)."""
+
+
+@schedule_group.command("show")
+@meter_option
+@json_option
+@config_option
+@user_errors
+def schedule_show(meter_id: str | None, as_json: bool, config_path: Path | None) -> None:
+    """Show the stored check times of a meter."""
+    config = cli_config(config_path)
+    meter = config.meter(meter_id)
+    with _opened_store(config) as store:
+        schedule = store.get_schedule(meter.id)
+    if as_json:
+        _echo_json(_schedule_json(meter.id, schedule))
+    else:
+        click.echo(_schedule_line(meter.id, schedule))
+
+
+@schedule_group.command("set")
+@click.argument("times", nargs=-1, required=True, metavar="HH:MM [HH:MM...]")
+@meter_option
+@json_option
+@config_option
+@user_errors
+def schedule_set(
+    times: tuple[str, ...], meter_id: str | None, as_json: bool, config_path: Path | None
+) -> None:
+    """Replace the check times of a meter, e.g. ``schedule set 06:00 18:00``."""
+    config = cli_config(config_path)
+    meter = config.meter(meter_id)
+    wanted = Schedule.parse(list(times))  # a bad time stops here: nothing is written
+    with _opened_store(config) as store:
+        current = store.get_schedule(meter.id)
+        schedule = Schedule(wanted.times, enabled=current.enabled if current else True)
+        store.set_schedule(meter.id, schedule)
+    if as_json:
+        _echo_json(_schedule_json(meter.id, schedule))
+    else:
+        click.echo(_schedule_line(meter.id, schedule))
+
+
+# -- history -----------------------------------------------------------------------------
+def _reading_json(reading: Reading) -> dict[str, Any]:
+    return {
+        "id": reading.id,
+        "ts": ts_text(reading.ts),
+        "kwh": reading.kwh,
+        "status": reading.status.value,
+        "source": reading.source,
+        "confidence": reading.confidence,
+        "error": reading.error,
+        "photo": reading.photo,
+    }
+
+
+def _reading_line(reading: Reading, zone: ZoneInfo) -> str:
+    when = reading.ts.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    value = f"{format_kwh(reading.kwh, 'en')} kWh" if reading.kwh is not None else "-"
+    note = f"  {reading.error}" if reading.error else ""
+    return f"{when}  {value:>14}  {reading.status.value:<12} {reading.source}{note}"
+
+
+@click.command("history")
+@meter_option
+@click.option(
+    "--last", "last", type=click.IntRange(min=1), default=20, show_default=True, help="How many."
+)
+@json_option
+@config_option
+@user_errors
+def history(meter_id: str | None, last: int, as_json: bool, config_path: Path | None) -> None:
+    """Show the last readings of a meter, oldest first."""
+    config = cli_config(config_path)
+    meter = config.meter(meter_id)
+    with _opened_store(config) as store:
+        readings = store.last_readings(meter.id, last)
+    if as_json:
+        _echo_json([_reading_json(r) for r in readings])
+        return
+    if not readings:
+        click.echo(f"{meter.id}: no readings yet")
+        return
+    zone = ZoneInfo(meter.timezone)
+    click.echo(f"{meter.id} ({meter.timezone}):")
+    for reading in readings:
+        click.echo(_reading_line(reading, zone))
+
+
+COMMANDS: list[click.Command] = [config_group, schedule_group, history]
