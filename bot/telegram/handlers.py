@@ -1,0 +1,200 @@
+"""Telegram handlers: read the update, pick the meter, hand over to a command runner.
+
+Handlers hold no business logic; they translate updates into calls of the
+``Checker`` / ``TopUps`` services and the store, and results into messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.telegram.commands import RUNNERS, Call, refuse_extra
+from bot.telegram.keyboards import meter_choice, parse_callback
+from bot.telegram.state import BotState, PendingChoice, bot_state
+from bot.telegram.texts import say
+from bot.telegram.views import topup_text
+from tokenmeter.domain import Meter, mask_token
+from tokenmeter.errors import TokenmeterError
+from tokenmeter.texts import error_sentence
+
+log = logging.getLogger(__name__)
+
+
+async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Let allowed chats through; refuse any other chat once, then ignore it."""
+    state = bot_state(context.application)
+    chat = update.effective_chat
+    if chat is not None and state.allowed(chat.id):
+        return
+    if chat is not None and state.first_refusal(chat.id):
+        log.warning("refused telegram chat %s (not in telegram.allowed_chats)", chat.id)
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(
+                chat_id=chat.id, text=say(state.lang, "refused", chat_id=chat.id)
+            )
+    else:
+        log.debug("ignored update from chat %s", chat.id if chat else None)
+    raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure with its traceback and tell the chat in one plain sentence."""
+    log.error("telegram update failed: %r", context.error, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    state = bot_state(context.application)
+    if state.allowed(update.effective_chat.id):
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(
+                chat_id=update.effective_chat.id,
+                text=error_sentence(TokenmeterError(), state.lang),
+            )
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Explain what the bot does and list every command."""
+    state = bot_state(context.application)
+    meters = ", ".join(f"{m.name} ({m.id})" for m in state.meters)
+    if update.effective_chat is not None:
+        await context.bot.send_message(
+            chat_id=update.effective_chat.id, text=say(state.lang, "help", meters=meters)
+        )
+
+
+async def cektoken(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Check a meter now and send the photo with the reading."""
+    await route(update, context, "cektoken")
+
+
+async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the last reading and the devices' states."""
+    await route(update, context, "status")
+
+
+async def riwayat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the last readings as a table."""
+    await route(update, context, "riwayat")
+
+
+async def grafik(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the balance and usage chart."""
+    await route(update, context, "grafik")
+
+
+async def jadwal(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show or set the check schedule."""
+    await route(update, context, "jadwal")
+
+
+async def batas(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show or set the low-balance threshold."""
+    await route(update, context, "batas")
+
+
+async def isi(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Delete the message holding the token, then ask to confirm the top-up."""
+    message = update.effective_message
+    if message is not None and context.args:
+        try:
+            await message.delete()
+        except TelegramError as err:
+            log.info("could not delete the token message in chat %s: %s", message.chat_id, err)
+    await route(update, context, "isi")
+
+
+async def route(update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> None:
+    """Find the meter in the arguments, or ask for it with buttons, then run."""
+    if update.effective_chat is None:
+        return
+    state = bot_state(context.application)
+    call = Call(context.bot, state, update.effective_chat.id)
+    args = list(context.args or [])
+    meter = state.meter(args[0]) if args else None
+    if meter is not None:
+        args = args[1:]
+    elif len(state.meters) == 1:
+        meter = state.meters[0]
+    if meter is None:
+        if args and not RUNNERS[command].takes_args:
+            await run(call, command, None, args)
+            return
+        key = state.keep_choice(PendingChoice(call.chat_id, command, args))
+        await context.bot.send_message(
+            chat_id=call.chat_id,
+            text=say(state.lang, "choose_meter"),
+            reply_markup=meter_choice(key, state.meters),
+        )
+        return
+    await run(call, command, meter, args)
+
+
+async def run(call: Call, command: str, meter: Meter | None, args: list[str]) -> None:
+    """Run a command; a domain error becomes one plain sentence in the chat."""
+    try:
+        refuse_extra(command, args)
+        if meter is not None:
+            await RUNNERS[command].run(call, meter, args)
+    except TokenmeterError as err:
+        log.info("telegram /%s refused: %s", command, err.code)
+        await call.say(error_sentence(err, call.lang))
+
+
+async def choose_meter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Run the command that waited for this meter button."""
+    query = update.callback_query
+    if query is None or update.effective_chat is None:
+        return
+    await query.answer()
+    state = bot_state(context.application)
+    _, key, index = parse_callback(query.data)
+    choice = state.take_choice(key, update.effective_chat.id)
+    meter = _meter_at(state, index)
+    if choice is None or meter is None:
+        await query.edit_message_text(say(state.lang, "choice_expired"))
+        return
+    await query.edit_message_text(say(state.lang, "chosen_meter", meter=meter.name))
+    await run(Call(context.bot, state, choice.chat_id), choice.command, meter, choice.args)
+
+
+async def confirm_topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """On "Ya, isi" start the top-up and follow it in the same message; on "Batal" drop it."""
+    query = update.callback_query
+    if query is None or update.effective_chat is None or query.message is None:
+        return
+    await query.answer()
+    state = bot_state(context.application)
+    _, answer, key = parse_callback(query.data)
+    pending = state.take_topup(key, update.effective_chat.id)
+    if pending is None:
+        await query.edit_message_text(say(state.lang, "topup_expired"))
+        return
+    meter = state.meter(pending.meter_id)
+    masked = mask_token(pending.digits)
+    if answer != "ya" or meter is None:
+        await query.edit_message_text(say(state.lang, "topup_cancelled", masked=masked))
+        return
+    await query.edit_message_text(say(state.lang, "topup_starting", masked=masked))
+    try:
+        topup = await state.deps.topups.start(meter.id, pending.digits, "telegram")
+    except TokenmeterError as err:
+        log.info("telegram top-up refused: %s", err.code)
+        await query.edit_message_text(error_sentence(err, state.lang))
+        return
+    finally:
+        pending.digits = ""
+    log.info("telegram top-up %s started for %s (%s)", topup.id, meter.id, topup.masked)
+    progress = state.progress
+    async with progress.lock(topup.id):
+        progress.attach(topup.id, pending.chat_id, query.message.message_id)
+        await progress.show(context.bot, topup, lambda t: topup_text(meter, t, state.lang))
+
+
+def _meter_at(state: BotState, index: str) -> Meter | None:
+    if not index.isdigit() or int(index) >= len(state.meters):
+        return None
+    return state.meters[int(index)]

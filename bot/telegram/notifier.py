@@ -1,0 +1,129 @@
+"""Alerts pushed to every allowed chat; implements ``tokenmeter.events.Notifier``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.telegram.app import BotApplication
+from bot.telegram.state import BotState, bot_state
+from bot.telegram.texts import say, source_name
+from bot.telegram.views import offline_alert, outcome_caption, topup_text
+from tokenmeter.domain import Meter, TopUp
+from tokenmeter.events import (
+    CheckCompleted,
+    CheckOutcome,
+    DeviceChanged,
+    Event,
+    LowBalance,
+    MeterBeep,
+    TopUpChanged,
+)
+from tokenmeter.texts import format_kwh
+
+log = logging.getLogger(__name__)
+
+
+class TelegramNotifier:
+    """Low balance, scheduled check results, the meter's beep, devices long offline,
+    and top-ups (edited into the message that started them, or announced when they
+    came from another door)."""
+
+    def __init__(self, application: BotApplication) -> None:
+        self._application = application
+
+    @property
+    def _state(self) -> BotState:
+        return bot_state(self._application)
+
+    @property
+    def _bot(self) -> Bot:
+        bot: Bot = self._application.bot
+        return bot
+
+    async def notify(self, event: Event) -> None:
+        if not self._application.running:
+            log.info("telegram bot not running: %s not sent", type(event).__name__)
+            return
+        state = self._state
+        lang = state.lang
+        if isinstance(event, LowBalance):
+            outcome = event.outcome
+            await self._broadcast(
+                say(
+                    lang,
+                    "alert_low",
+                    meter=outcome.meter.name,
+                    kwh=format_kwh(outcome.reading.kwh, lang),
+                    limit=format_kwh(outcome.meter.low_kwh, lang),
+                )
+            )
+        elif isinstance(event, CheckCompleted):
+            if event.scheduled or event.outcome.reading.source == "schedule":
+                await self._broadcast_outcome(event.outcome)
+        elif isinstance(event, MeterBeep):
+            await self._broadcast(say(lang, "alert_beep", meter=state.meter_name(event.meter_id)))
+        elif isinstance(event, DeviceChanged):
+            if event.long_offline and not event.device.online:
+                meter = state.meter(event.meter_id) or Meter(event.meter_id, event.meter_id)
+                await self._broadcast(
+                    offline_alert(meter, event.device, state.offline_alert_minutes, lang)
+                )
+        elif isinstance(event, TopUpChanged):
+            await self._topup_changed(event.meter, event.topup)
+
+    async def _broadcast(self, text: str) -> None:
+        await asyncio.gather(*(self._send(chat, text) for chat in self._state.allowed_chats))
+
+    async def _send(self, chat_id: int, text: str) -> int | None:
+        try:
+            message = await self._bot.send_message(chat_id=chat_id, text=text)
+        except TelegramError as err:
+            log.warning("telegram alert to chat %s failed: %s", chat_id, err)
+            return None
+        return message.message_id
+
+    async def _broadcast_outcome(self, outcome: CheckOutcome) -> None:
+        lang = self._state.lang
+        caption = outcome_caption(outcome, lang, header=say(lang, "scheduled") + " · ")
+        if not outcome.photo:
+            await self._broadcast(caption)
+            return
+        file_id: str | None = None
+        for chat_id in sorted(self._state.allowed_chats):  # upload once, then reuse
+            try:
+                message = await self._bot.send_photo(
+                    chat_id=chat_id, photo=file_id or outcome.photo, caption=caption
+                )
+            except TelegramError as err:
+                log.warning("telegram check result to chat %s failed: %s", chat_id, err)
+                continue
+            if message.photo:
+                file_id = message.photo[-1].file_id
+
+    async def _topup_changed(self, meter: Meter, topup: TopUp) -> None:
+        state = self._state
+        progress = state.progress
+        lang = state.lang
+        if topup.source == "telegram":
+
+            def render(t: TopUp) -> str:
+                return topup_text(meter, t, lang)
+
+        else:
+            origin = say(lang, "topup_from", source=source_name(topup.source, lang))
+
+            def render(t: TopUp) -> str:
+                return f"{origin}\n{topup_text(meter, t, lang)}"
+
+        async with progress.lock(topup.id):
+            if topup.source != "telegram" and not progress.attached(topup.id):
+                text = render(progress.newest(topup))
+                for chat_id in sorted(state.allowed_chats):
+                    message_id = await self._send(chat_id, text)
+                    if message_id is not None:
+                        progress.attach(topup.id, chat_id, message_id, shown=text)
+            await progress.show(self._bot, topup, render)

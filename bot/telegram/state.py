@@ -1,0 +1,177 @@
+"""What the Telegram door keeps between updates: its dependencies and short-lived
+conversation state (pending confirmations, meter choices, checks in flight)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.telegram.progress import TopUpProgress
+from tokenmeter.domain import Meter
+from tokenmeter.events import CheckOutcome
+from tokenmeter.services.api import Checker, TopUps
+from tokenmeter.store.base import Store
+from tokenmeter.texts import Lang
+
+STATE_KEY = "tokenmeter"
+PENDING_TTL_S = 10 * 60  # a confirmation or meter choice older than this is refused
+MAX_REFUSED = 10_000
+
+
+@dataclass
+class TelegramDeps:
+    """What the composition root hands the bot."""
+
+    store: Store
+    checker: Checker
+    topups: TopUps
+    meters: list[Meter]
+    language: Lang | None = None  # None = telegram.language from the config
+
+
+@dataclass
+class PendingTopUp:
+    """A token waiting for "Ya, isi"; the digits never leave the process."""
+
+    chat_id: int
+    meter_id: str
+    digits: str
+    created: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class PendingChoice:
+    """A command waiting for the user to pick a meter."""
+
+    chat_id: int
+    command: str
+    args: list[str]
+    created: float = field(default_factory=time.monotonic)
+
+
+class CheckRuns:
+    """At most one capture per meter at a time; later askers share its outcome."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, asyncio.Task[CheckOutcome]] = {}
+        self._waiting: dict[str, set[int]] = {}
+
+    def busy(self, meter_id: str, chat_id: int) -> bool:
+        """True when this chat already waits for a check of this meter."""
+        return chat_id in self._waiting.get(meter_id, set())
+
+    async def run(
+        self, meter_id: str, chat_id: int, start: Callable[[], Awaitable[CheckOutcome]]
+    ) -> CheckOutcome:
+        task = self._running.get(meter_id)
+        if task is None:
+
+            async def capture() -> CheckOutcome:
+                return await start()
+
+            task = asyncio.create_task(capture(), name=f"telegram-check-{meter_id}")
+            self._running[meter_id] = task
+            self._waiting[meter_id] = set()
+            task.add_done_callback(lambda _t: self._finished(meter_id, _t))
+        self._waiting[meter_id].add(chat_id)
+        try:
+            return await asyncio.shield(task)
+        finally:
+            self._waiting.get(meter_id, set()).discard(chat_id)
+
+    def _finished(self, meter_id: str, task: asyncio.Task[CheckOutcome]) -> None:
+        if self._running.get(meter_id) is task:
+            del self._running[meter_id]
+            self._waiting.pop(meter_id, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: each waiter got it already
+
+
+@dataclass
+class BotState:
+    """Everything handlers read from ``context.application.bot_data``."""
+
+    deps: TelegramDeps
+    lang: Lang
+    allowed_chats: frozenset[int]
+    offline_alert_minutes: int = 10
+    refused: set[int] = field(default_factory=set)
+    pending_topups: dict[str, PendingTopUp] = field(default_factory=dict)
+    pending_choices: dict[str, PendingChoice] = field(default_factory=dict)
+    checks: CheckRuns = field(default_factory=CheckRuns)
+    progress: TopUpProgress = field(default_factory=TopUpProgress)
+
+    @property
+    def meters(self) -> list[Meter]:
+        return self.deps.meters
+
+    def meter(self, meter_id: str) -> Meter | None:
+        """The configured meter with this id (case-insensitive), or None."""
+        wanted = meter_id.strip().lower()
+        for meter in self.deps.meters:
+            if meter.id.lower() == wanted:
+                return meter
+        return None
+
+    def meter_name(self, meter_id: str) -> str:
+        meter = self.meter(meter_id)
+        return meter.name if meter else meter_id
+
+    def allowed(self, chat_id: int) -> bool:
+        return chat_id in self.allowed_chats
+
+    def first_refusal(self, chat_id: int) -> bool:
+        """True the first time a chat is refused; later attempts are ignored."""
+        if chat_id in self.refused:
+            return False
+        if len(self.refused) >= MAX_REFUSED:
+            self.refused.clear()
+        self.refused.add(chat_id)
+        return True
+
+    def keep_topup(self, pending: PendingTopUp) -> str:
+        """Remember a token until it is confirmed; return the random key for the buttons."""
+        _expire(self.pending_topups)
+        key = secrets.token_urlsafe(9)
+        self.pending_topups[key] = pending
+        return key
+
+    def take_topup(self, key: str, chat_id: int) -> PendingTopUp | None:
+        """Hand out a pending token once, only to the chat it came from, if still fresh."""
+        _expire(self.pending_topups)
+        pending = self.pending_topups.get(key)
+        if pending is None or pending.chat_id != chat_id:
+            return None
+        return self.pending_topups.pop(key)
+
+    def keep_choice(self, choice: PendingChoice) -> str:
+        _expire(self.pending_choices)
+        key = secrets.token_urlsafe(6)
+        self.pending_choices[key] = choice
+        return key
+
+    def take_choice(self, key: str, chat_id: int) -> PendingChoice | None:
+        _expire(self.pending_choices)
+        choice = self.pending_choices.get(key)
+        if choice is None or choice.chat_id != chat_id:
+            return None
+        return self.pending_choices.pop(key)
+
+
+def _expire(pending: dict[str, Any]) -> None:
+    cutoff = time.monotonic() - PENDING_TTL_S
+    for key in [k for k, v in pending.items() if v.created < cutoff]:
+        del pending[key]
+
+
+def bot_state(application: Application[Any, Any, Any, Any, Any, Any]) -> BotState:
+    """The door's state stored by ``build_application``."""
+    state = application.bot_data[STATE_KEY]
+    assert isinstance(state, BotState)
+    return state

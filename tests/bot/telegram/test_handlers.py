@@ -1,0 +1,239 @@
+"""Every command driven by real updates through the real Application and core."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from bot.telegram.texts import device_name
+from tests.bot.telegram.conftest import OWNER, Bot
+from tokenmeter.domain import (
+    Reading,
+    ReadingStatus,
+    TopUp,
+    TopUpStatus,
+    mask_token,
+    new_id,
+    token_hash,
+    utcnow,
+)
+from tokenmeter.errors import Unreadable
+from tokenmeter.texts import error_sentence, format_kwh
+
+TOKEN = "5713 2846 0091 7734 5521"
+DIGITS = TOKEN.replace(" ", "")
+
+
+def expected_balance_line(bot: Bot) -> str:
+    """What the caption must say about the latest stored reading."""
+    latest = bot.core.store.latest_reading("rumah")
+    assert latest is not None
+    if latest.kwh is None:
+        return error_sentence(Unreadable(), "id")
+    return f"Sisa token: {format_kwh(latest.kwh, 'id')} kWh"
+
+
+def add_readings(bot: Bot, values: list[float], hours_apart: float = 6) -> None:
+    start = utcnow() - timedelta(hours=hours_apart * len(values))
+    for index, kwh in enumerate(values):
+        bot.core.store.add_reading(
+            Reading(
+                id=new_id("r"),
+                meter_id="rumah",
+                ts=start + timedelta(hours=hours_apart * index),
+                kwh=kwh,
+                text=f"{kwh:.2f}",
+                confidence=0.99,
+                source="schedule",
+                status=ReadingStatus.OK,
+            )
+        )
+
+
+async def test_cektoken_sends_the_photo_with_the_reading(bot: Bot) -> None:
+    """/cektoken shows "sending photo", then the photo captioned with the reading."""
+    (reply,) = await bot.command(OWNER, "/cektoken", method="sendPhoto")
+    assert reply.files["photo"][:2] == b"\xff\xd8"
+    assert reply.text.startswith("Rumah · ")
+    assert expected_balance_line(bot) in reply.text
+    actions = bot.api.calls_of("sendChatAction", OWNER)
+    assert actions and actions[0].params["action"] == "upload_photo"
+
+
+async def test_cektoken_flood_from_one_chat_starts_one_capture(bot: Bot) -> None:
+    """Five /cektoken at once from one chat: one capture, one photo, "wait" for the rest."""
+    bot.api.send_many([(OWNER, "/cektoken")] * 5)
+
+    def answers() -> list[str]:
+        return [
+            c.method if c.method == "sendPhoto" else c.text
+            for c in bot.api.sent_messages(OWNER)
+            if c.method == "sendPhoto" or "sedang difoto" in c.text
+        ]
+
+    assert await bot.api.until(lambda: len(answers()) >= 5)
+    assert answers().count("sendPhoto") == 1
+    assert len(bot.core.store.last_readings("rumah", 10)) == 1
+
+
+async def test_status_shows_last_reading_and_devices(bot: Bot) -> None:
+    """/status gives the stored balance with its age and the keypad's state."""
+    add_readings(bot, [80.0, 76.5])
+    (reply,) = await bot.command(OWNER, "/status")
+    assert "Sisa token: 76,50 kWh" in reply.text and "jam lalu" in reply.text
+    for device in bot.core.store.get_device_statuses("rumah"):
+        assert device_name(device.name, "id") in reply.text
+
+
+async def test_riwayat_is_a_compact_table(bot: Bot) -> None:
+    """/riwayat 3 lists the last three readings, newest first, in a <pre> table."""
+    add_readings(bot, [90.0, 85.25, 80.5, 1234.5])
+    (reply,) = await bot.command(OWNER, "/riwayat 3")
+    assert reply.params["parse_mode"] == "HTML"
+    rows = reply.text.split("<pre>")[1].split("</pre>")[0].splitlines()
+    assert len(rows) == 3
+    assert "1.234,50" in rows[0] and "80,50" in rows[1] and "85,25" in rows[2]
+
+
+async def test_riwayat_refuses_a_bad_count(bot: Bot) -> None:
+    """/riwayat with a word that is not a count explains the form."""
+    (reply,) = await bot.command(OWNER, "/riwayat banyak")
+    assert "Jumlah harus angka" in reply.text
+
+
+async def test_grafik_sends_a_png_chart(bot: Bot) -> None:
+    """/grafik 7 sends a PNG of the balance with top-ups and daily usage."""
+    add_readings(bot, [60.0, 55.0, 51.0, 47.0, 97.0, 93.0, 88.0, 85.0])
+    topup = TopUp(
+        id=new_id("t"),
+        meter_id="rumah",
+        ts=utcnow() - timedelta(hours=20),
+        masked=mask_token(DIGITS),
+        hash=token_hash("rumah", DIGITS),
+        status=TopUpStatus.CONFIRMED,
+        source="cli",
+        before=47.0,
+        after=97.0,
+    )
+    assert bot.core.store.create_topup(topup)
+    (reply,) = await bot.command(OWNER, "/grafik 7")
+    assert reply.method == "sendPhoto"
+    assert reply.files["photo"].startswith(b"\x89PNG\r\n\x1a\n")
+    assert "7 hari" in reply.text
+
+
+async def test_grafik_without_data_says_so(bot: Bot) -> None:
+    """/grafik with no readings says there is nothing to draw."""
+    (reply,) = await bot.command(OWNER, "/grafik")
+    assert reply.method == "sendMessage" and "Belum ada data" in reply.text
+
+
+async def test_jadwal_shows_and_sets_the_schedule(bot: Bot) -> None:
+    """/jadwal shows the seeded times; /jadwal 7:30 19:00 stores new ones."""
+    (shown,) = await bot.command(OWNER, "/jadwal")
+    assert "06:00, 18:00" in shown.text
+    (saved,) = await bot.command(OWNER, "/jadwal 19:00 7:30")
+    assert "07:30, 19:00" in saved.text
+    schedule = bot.core.store.get_schedule("rumah")
+    assert schedule is not None and schedule.times == ("07:30", "19:00")
+
+
+async def test_jadwal_refuses_a_bad_time(bot: Bot) -> None:
+    """/jadwal 25:00 is refused in plain words and nothing is stored."""
+    (reply,) = await bot.command(OWNER, "/jadwal 25:00")
+    assert "25:00 tidak valid" in reply.text
+    schedule = bot.core.store.get_schedule("rumah")
+    assert schedule is not None and schedule.times == ("06:00", "18:00")
+
+
+async def test_batas_sets_the_low_balance_threshold(bot: Bot) -> None:
+    """/batas 7,5 stores 7.5 kWh as the meter's threshold."""
+    (reply,) = await bot.command(OWNER, "/batas 7,5")
+    assert "7,50 kWh" in reply.text
+    meter = bot.core.store.get_meter("rumah")
+    assert meter is not None and meter.low_kwh == 7.5
+
+
+async def test_isi_refuses_a_short_token_and_deletes_it(bot: Bot) -> None:
+    """/isi 123 says why it is refused and deletes the message holding the digits."""
+    message_id = bot.api.send_text(OWNER, "/isi 123")
+    assert await bot.api.until(lambda: bool(list(bot.api.sent_messages(OWNER))))
+    (reply,) = list(bot.api.sent_messages(OWNER))
+    assert reply.text == "Token harus 20 digit, yang dikirim 3 digit."
+    (deleted,) = bot.api.calls_of("deleteMessage", OWNER)
+    assert int(deleted.params["message_id"]) == message_id
+
+
+async def test_isi_confirmed_with_ya_is_typed_and_followed(bot: Bot) -> None:
+    """/isi, then "Ya, isi": the top-up runs and its result is edited into the message."""
+    user_message = bot.api.send_text(OWNER, f"/isi {TOKEN}")
+    assert await bot.api.until(lambda: bool(list(bot.api.sent_messages(OWNER))))
+    (confirm,) = list(bot.api.sent_messages(OWNER))
+    assert mask_token(DIGITS) in confirm.text
+    buttons = confirm.params["reply_markup"]["inline_keyboard"][0]
+    assert [b["text"] for b in buttons] == ["Ya, isi", "Batal"]
+    assert bot.api.calls_of("deleteMessage", OWNER)[0].params["message_id"] == str(user_message)
+
+    message_id = confirm.message_id
+    bot.api.press(OWNER, message_id, buttons[0]["callback_data"])
+    final = ("✅", "⚠️", "❌")
+    assert await bot.api.until(
+        lambda: bot.api.message(OWNER, message_id)["text"].startswith(
+            tuple(f"Rumah: {mark}" for mark in final)
+        ),
+        timeout=20,
+    )
+    (topup,) = bot.core.store.list_topups("rumah")
+    assert topup.source == "telegram" and topup.status in {
+        TopUpStatus.CONFIRMED,
+        TopUpStatus.UNCONFIRMED,
+    }
+    edits = bot.api.calls_of("editMessageText", OWNER)
+    assert len(edits) >= 2  # "starting", then the states as they came
+    wire = json.dumps([c.params for c in bot.api.calls])
+    assert DIGITS not in wire and DIGITS[:10] not in wire  # only ever masked
+
+
+async def test_isi_batal_types_nothing(bot: Bot) -> None:
+    """Pressing "Batal" drops the token: nothing is stored or typed."""
+    bot.api.send_text(OWNER, f"/isi {TOKEN}")
+    assert await bot.api.until(lambda: bool(list(bot.api.sent_messages(OWNER))))
+    (confirm,) = list(bot.api.sent_messages(OWNER))
+    cancel = confirm.params["reply_markup"]["inline_keyboard"][0][1]["callback_data"]
+    message_id = confirm.message_id
+    bot.api.press(OWNER, message_id, cancel)
+    assert await bot.api.until(lambda: "Dibatalkan" in bot.api.message(OWNER, message_id)["text"])
+    bot.api.press(OWNER, message_id, cancel)  # a second press finds nothing to cancel
+    assert await bot.api.until(
+        lambda: "tidak berlaku" in bot.api.message(OWNER, message_id)["text"]
+    )
+    assert bot.core.store.list_topups("rumah") == []
+
+
+async def test_two_meters_ask_with_buttons(two_meter_bot: Bot) -> None:
+    """With two meters, /status asks which one; the button runs it for that meter."""
+    bot = two_meter_bot
+    bot.core.store.add_reading(
+        Reading(new_id("r"), "kos", utcnow(), 42.0, "42.00", 0.99, "cli", ReadingStatus.OK)
+    )
+    (ask,) = await bot.command(OWNER, "/status")
+    assert ask.text == "Pilih meter:"
+    buttons = [b for row in ask.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert [b["text"] for b in buttons] == ["Rumah", "Kos Melati"]
+    before = len(list(bot.api.sent_messages(OWNER)))
+    bot.api.press(OWNER, ask.message_id, buttons[1]["callback_data"])
+    assert await bot.api.until(lambda: len(list(bot.api.sent_messages(OWNER))) > before)
+    reply = list(bot.api.sent_messages(OWNER))[-1]
+    assert reply.text.startswith("Kos Melati") and "42,00 kWh" in reply.text
+
+
+async def test_a_named_meter_is_used_directly(two_meter_bot: Bot) -> None:
+    """/jadwal kos answers for that meter without asking."""
+    (reply,) = await two_meter_bot.command(OWNER, "/jadwal kos")
+    assert reply.text.startswith("Jadwal cek Kos Melati")
+
+
+async def test_unknown_meter_is_said_plainly(two_meter_bot: Bot) -> None:
+    """/status gudang names the unknown meter instead of asking."""
+    (reply,) = await two_meter_bot.command(OWNER, "/status gudang")
+    assert reply.text == "Meter gudang tidak dikenal."

@@ -1,0 +1,102 @@
+"""Alerts pushed to every allowed chat from events on the core's bus."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pydantic import SecretStr
+
+from bot.telegram import TelegramDeps, TelegramNotifier, build_application
+from tests.bot.telegram.conftest import OWNER, SECOND_OWNER, Bot
+from tests.servers.telegram_api import FakeBotApi
+from tokenmeter.config import TelegramConfig
+from tokenmeter.domain import DeviceStatus, Reading, ReadingStatus, TopUpStatus, new_id, utcnow
+from tokenmeter.events import CheckOutcome, DeviceChanged, LowBalance, MeterBeep
+
+OWNERS = (OWNER, SECOND_OWNER)
+
+
+def texts_to(bot: Bot, chat_id: int) -> list[str]:
+    return [c.text for c in bot.api.sent_messages(chat_id)]
+
+
+async def wait_for_messages(bot: Bot, count: int) -> None:
+    assert await bot.api.until(
+        lambda: all(len(texts_to(bot, chat)) >= count for chat in OWNERS), timeout=20
+    )
+
+
+async def test_low_balance_alerts_every_allowed_chat(bot: Bot) -> None:
+    """LowBalance reaches both owners with the balance and the threshold."""
+    meter = bot.core.config.meters[0].to_meter()
+    reading = Reading(new_id("r"), "rumah", utcnow(), 8.5, "8.50", 0.99, "cli", ReadingStatus.OK)
+    await bot.core.bus.publish(LowBalance(CheckOutcome(meter, reading, low=True)))
+    await wait_for_messages(bot, 1)
+    for chat in OWNERS:
+        (text,) = texts_to(bot, chat)
+        assert "tinggal 8,50 kWh" in text and "batas 10,00 kWh" in text
+
+
+async def test_meter_beep_alerts_every_allowed_chat(bot: Bot) -> None:
+    """The meter's low-credit beep heard by the ESP32 is told to both owners."""
+    await bot.core.bus.publish(MeterBeep("rumah"))
+    await wait_for_messages(bot, 1)
+    assert all(
+        texts_to(bot, chat) == ["🔔 Meter Rumah berbunyi: token hampir habis."] for chat in OWNERS
+    )
+
+
+async def test_only_a_long_offline_device_is_alerted(bot: Bot) -> None:
+    """A device that just dropped is not alerted; one offline for long is."""
+    device = DeviceStatus("keypad", False, utcnow())
+    await bot.core.bus.publish(DeviceChanged("rumah", device, long_offline=False))
+    await bot.core.bus.publish(DeviceChanged("rumah", replace(device), long_offline=True))
+    await wait_for_messages(bot, 1)
+    for chat in OWNERS:
+        (text,) = texts_to(bot, chat)
+        assert "keypad meter Rumah offline lebih dari 10 menit" in text
+
+
+async def test_scheduled_check_photo_goes_to_every_chat_once_uploaded(bot: Bot) -> None:
+    """A scheduled check's photo reaches both owners; it is uploaded once and reused."""
+    await bot.core.checks.check("rumah", "schedule", scheduled=True)
+    assert await bot.api.until(lambda: all(bot.api.calls_of("sendPhoto", chat) for chat in OWNERS))
+    first, second = (bot.api.calls_of("sendPhoto", chat)[0] for chat in sorted(OWNERS))
+    assert "photo" in first.files and first.text.startswith("Cek terjadwal · Rumah")
+    assert second.params["photo"] == first.result["photo"][-1]["file_id"]
+
+
+async def test_a_check_asked_in_telegram_is_not_broadcast(bot: Bot) -> None:
+    """A /cektoken answer goes to the asker only, not to every chat."""
+    await bot.command(OWNER, "/cektoken", method="sendPhoto")
+    await bot.core.bus.publish(MeterBeep("rumah"))  # a later alert, to know the bus is done
+    await wait_for_messages(bot, 1)
+    assert bot.api.calls_of("sendPhoto", SECOND_OWNER) == []
+
+
+async def test_a_top_up_from_blynk_is_followed_in_every_chat(bot: Bot) -> None:
+    """A top-up from another door is announced once per chat and edited to its result."""
+    started = await bot.core.topups.start("rumah", "71203948561029384756", "blynk")
+    done = await bot.core.topups.wait("rumah", started.id, timeout=20)
+    assert done.status in {TopUpStatus.CONFIRMED, TopUpStatus.UNCONFIRMED}
+    for chat in OWNERS:
+        (announced,) = [
+            c for c in bot.api.calls_of("sendMessage", chat) if c.text.startswith("Isi token dari")
+        ]
+        assert announced.text.startswith("Isi token dari aplikasi Blynk")
+
+        def finished(chat: int = chat, message_id: int = announced.message_id) -> bool:
+            text = str(bot.api.message(chat, message_id)["text"])
+            return "sudah diketik" in text or "berhasil" in text
+
+        assert await bot.api.until(finished)
+        assert "****-****-****-****-4756" in bot.api.message(chat, announced.message_id)["text"]
+
+
+async def test_events_before_the_bot_runs_are_dropped_quietly(api: FakeBotApi) -> None:
+    """A notifier whose bot is not started yet sends nothing and raises nothing."""
+    telegram = TelegramConfig(token=SecretStr(api.token), api_base_url=api.base_url)
+    deps = TelegramDeps(store=None, checker=None, topups=None, meters=[])  # type: ignore[arg-type]
+    notifier = TelegramNotifier(build_application(telegram, deps))
+    await notifier.notify(MeterBeep("rumah"))
+    assert api.calls == []
