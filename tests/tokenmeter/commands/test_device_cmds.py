@@ -1,0 +1,109 @@
+"""Tests for tokenmeter check / topup / simulate through the click CLI."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tokenmeter.cli import main
+from tokenmeter.devices.broker import LocalBroker
+
+TOKEN = "1234 5678 9012 3456 7890"
+
+
+def _closed_port() -> int:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    sock.close()
+    return port
+
+
+def _config(tmp_path: Path, broker: LocalBroker, camera_url: str) -> Path:
+    path = tmp_path / "tokenmeter.toml"
+    path.write_text(
+        f"""
+[store]
+sqlite_path = "{tmp_path / "tm.db"}"
+photo_dir = "{tmp_path / "photos"}"
+
+[mqtt]
+url = "{broker.url}"
+prefix = "cli{tmp_path.name[-6:]}"
+
+[checks]
+camera_timeout_s = 1.0
+camera_retries = 0
+
+[[meters]]
+id = "rumah"
+name = "Rumah"
+camera_url = "{camera_url}"
+schedule = []
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_check_camera_error_exits_3_in_words(tmp_path: Path, broker: LocalBroker) -> None:
+    """A camera nobody answers: exit 3 and a sentence, no number."""
+    config = _config(tmp_path, broker, f"http://127.0.0.1:{_closed_port()}/capture")
+    result = CliRunner().invoke(main, ["check", "--config", str(config)], catch_exceptions=False)
+    assert result.exit_code == 3
+    assert "Kamera tidak bisa dihubungi" in result.output
+
+
+def test_check_json(tmp_path: Path, broker: LocalBroker) -> None:
+    """--json prints the outcome as one JSON object; kwh is null when nothing was read."""
+    config = _config(tmp_path, broker, f"http://127.0.0.1:{_closed_port()}/capture")
+    result = CliRunner().invoke(
+        main, ["check", "--json", "--meter", "rumah", "--config", str(config)]
+    )
+    assert result.exit_code == 3
+    data = json.loads(result.output)
+    assert data["status"] == "camera_error" and data["kwh"] is None and not data["verified"]
+
+
+def test_check_unknown_meter_exits_2(tmp_path: Path, broker: LocalBroker) -> None:
+    """A meter id not in the config is refused with exit 2."""
+    config = _config(tmp_path, broker, "sim:")
+    result = CliRunner().invoke(main, ["check", "--meter", "nope", "--config", str(config)])
+    assert result.exit_code == 2 and "nope" in result.output
+
+
+def test_topup_refused_exits_2_without_the_digits(tmp_path: Path, broker: LocalBroker) -> None:
+    """19 digits: exit 2, the reason given, the digits never echoed."""
+    config = _config(tmp_path, broker, "sim:")
+    digits = "1234567890123456789"
+    result = CliRunner().invoke(main, ["topup", digits, "--config", str(config)])
+    assert result.exit_code == 2
+    assert "20 digits" in result.output and digits not in result.output
+
+
+def test_topup_queued_exits_5(tmp_path: Path, broker: LocalBroker) -> None:
+    """No keypad device online: the token is queued (exit 5), shown masked."""
+    config = _config(tmp_path, broker, f"http://127.0.0.1:{_closed_port()}/capture")
+    result = CliRunner().invoke(
+        main, ["topup", TOKEN, "--json", "--config", str(config)], catch_exceptions=False
+    )
+    assert result.exit_code == 5
+    data = json.loads(result.output)
+    assert data["status"] == "QUEUED" and data["token"] == "****-****-****-****-7890"
+    assert "12345678901234567890" not in result.output
+
+
+def test_simulate_serves_a_camera(tmp_path: Path, broker: LocalBroker) -> None:
+    """simulate starts the HTTP camera and the keypad device, then stops cleanly."""
+    config = _config(tmp_path, broker, "sim:")
+    result = CliRunner().invoke(
+        main,
+        ["simulate", "--meter", "kos", "--duration", "0.3", "--config", str(config)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0
+    assert "camera http://127.0.0.1:" in result.output and "Simulator stopped." in result.output
+    assert (tmp_path / "sim" / "kos.json").exists()

@@ -1,0 +1,178 @@
+"""``tokenmeter check``, ``tokenmeter topup`` and ``tokenmeter simulate``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tokenmeter.app import SimOptions, build_core, sim_state_dir
+from tokenmeter.commands.common import (
+    EXIT_OK,
+    EXIT_QUEUED,
+    EXIT_UNCONFIRMED,
+    EXIT_UNREADABLE,
+    cli_config,
+    config_option,
+    user_errors,
+)
+from tokenmeter.config import Config
+from tokenmeter.console import check_line, topup_line
+from tokenmeter.domain import ReadingStatus, TopUp, TopUpStatus
+from tokenmeter.events import CheckOutcome
+
+meter_option = click.option(
+    "--meter", "meter_id", default=None, help="Meter id (default: the first configured)."
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+def outcome_json(outcome: CheckOutcome) -> dict[str, Any]:
+    """A check outcome for scripts; ``kwh`` only when a value was read."""
+    reading = outcome.reading
+    return {
+        "meter": outcome.meter.id,
+        "ts": reading.ts.isoformat(),
+        "status": reading.status.value,
+        "kwh": reading.kwh,
+        "verified": reading.status is ReadingStatus.OK,
+        "text": reading.text,
+        "confidence": round(reading.confidence, 3),
+        "error": reading.error,
+        "photo": reading.photo,
+        "change_kwh": outcome.change_kwh,
+        "kwh_per_day": outcome.kwh_per_day,
+        "days_left": outcome.days_left,
+        "low": outcome.low,
+    }
+
+
+def topup_json(topup: TopUp) -> dict[str, Any]:
+    """A top-up for scripts; the token appears masked only."""
+    return {
+        "id": topup.id,
+        "meter": topup.meter_id,
+        "token": topup.masked,
+        "status": topup.status.value,
+        "before": topup.before,
+        "after": topup.after,
+        "credit": topup.credit,
+        "error": topup.error,
+        "photo": topup.photo,
+    }
+
+
+async def _check(config: Config, meter_id: str | None) -> CheckOutcome:
+    meter = config.meter(meter_id)
+    async with build_core(config) as core:
+        return await core.checks.check(meter.id, "cli")
+
+
+@click.command("check")
+@meter_option
+@json_option
+@config_option
+@user_errors
+def check_command(meter_id: str | None, as_json: bool, config_path: Path | None) -> None:
+    """Photograph and read a meter now (exit 3 when it could not be read)."""
+    config = cli_config(config_path)
+    outcome = asyncio.run(_check(config, meter_id))
+    if as_json:
+        click.echo(json.dumps(outcome_json(outcome)))
+    else:
+        click.echo(check_line(outcome, config.telegram.language))
+    failed = outcome.reading.status in (ReadingStatus.UNREADABLE, ReadingStatus.CAMERA_ERROR)
+    raise SystemExit(EXIT_UNREADABLE if failed else EXIT_OK)
+
+
+def _topup_wait_s(config: Config) -> float:
+    one_check = config.checks.camera_timeout_s * (1 + config.checks.camera_retries) * 2
+    return config.topup.result_timeout_s + config.topup.settle_s + 2 * one_check + 15
+
+
+async def _topup(config: Config, meter_id: str | None, token: str) -> TopUp:
+    meter = config.meter(meter_id)
+    async with build_core(config) as core:
+        started = await core.topups.start(meter.id, token, "cli")
+        return await core.topups.wait(meter.id, started.id, _topup_wait_s(config))
+
+
+_TOPUP_EXIT = {
+    TopUpStatus.CONFIRMED: EXIT_OK,
+    TopUpStatus.QUEUED: EXIT_QUEUED,
+}
+
+
+@click.command("topup")
+@click.argument("token")
+@meter_option
+@json_option
+@config_option
+@user_errors
+def topup_command(
+    token: str, meter_id: str | None, as_json: bool, config_path: Path | None
+) -> None:
+    """Type a 20-digit token on the meter and confirm the credit.
+
+    Exit 0 confirmed, 4 typed but not confirmed, 5 queued (keypad offline),
+    2 refused (nothing typed).
+    """
+    config = cli_config(config_path)
+    topup = asyncio.run(_topup(config, meter_id, token))
+    if as_json:
+        click.echo(json.dumps(topup_json(topup)))
+    else:
+        name = config.meter(topup.meter_id).to_meter().name
+        click.echo(topup_line(name, topup, config.telegram.language))
+    raise SystemExit(_TOPUP_EXIT.get(topup.status, EXIT_UNCONFIRMED))
+
+
+@click.command("simulate")
+@click.option("--meter", "meter_id", required=True, help="Meter id (topics and state file).")
+@click.option("--port", default=0, type=int, show_default=True, help="HTTP port; 0 = free.")
+@click.option("--duration", default=0.0, type=float, hidden=True, help="Stop after S seconds.")
+@config_option
+@user_errors
+def simulate_command(meter_id: str, port: int, duration: float, config_path: Path | None) -> None:
+    """Run a simulated meter: an HTTP camera and a keypad device on MQTT."""
+    from tokenmeter.devices.broker import LocalBroker
+    from tokenmeter.sim.camera_server import SimulatedCameraServer
+    from tokenmeter.sim.keypad_device import SimulatedKeypadDevice
+    from tokenmeter.sim.meter import SimulatedMeter
+
+    config = cli_config(config_path)
+    state = sim_state_dir(config, SimOptions()) / f"{meter_id}.json"
+    meter = SimulatedMeter(meter_id, state_path=state)
+    broker = None if config.mqtt.url else LocalBroker().start()
+    broker_url = config.mqtt.url or (broker.url if broker else "")
+    camera = SimulatedCameraServer(meter, port).start()
+    device = SimulatedKeypadDevice(
+        meter,
+        broker_url,
+        prefix=config.mqtt.prefix,
+        username=config.mqtt.username,
+        password=config.mqtt.password.get_secret_value(),
+        ca_file=config.mqtt.ca_file,
+    )
+    device.start()
+    click.echo(f"Simulated meter {meter_id}: camera {camera.url}")
+    click.echo(f"Keypad on {broker_url} (prefix {config.mqtt.prefix}); Ctrl-C stops.")
+    stop = threading.Event()
+    try:
+        stop.wait(duration if duration > 0 else None)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        device.stop()
+        camera.stop()
+        meter.save()
+        if broker is not None:
+            broker.close()
+    click.echo("Simulator stopped.")
+
+
+COMMANDS: list[click.Command] = [check_command, topup_command, simulate_command]

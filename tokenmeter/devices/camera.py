@@ -1,0 +1,133 @@
+"""The camera link: one JPEG snapshot from an ESP32-CAM (or the simulated meter).
+
+``GET camera_url`` with ``flash=1`` added (this project's firmware lights the LED
+for the shot; the stock CameraWebServer ``/capture`` ignores the parameter), with a
+timeout and retries, and the answer checked to be a JPEG that decodes. Every
+failure becomes ``CameraUnavailable`` with a plain reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import cv2
+import httpx
+import numpy as np
+
+from ocr.reading import Image
+from tokenmeter.domain import Meter
+from tokenmeter.errors import CameraUnavailable
+
+log = logging.getLogger(__name__)
+
+SIM_SCHEME = "sim:"
+_MAX_BYTES = 8 * 1024 * 1024
+
+
+class PhotoSource(Protocol):
+    """An in-process camera (the simulated meter)."""
+
+    def photo_jpeg(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A validated photo: the JPEG as received and its decoded image (BGR)."""
+
+    jpeg: bytes
+    image: Image
+
+
+def with_flash(url: str) -> str:
+    """The URL with ``flash=1`` in its query (kept if already there)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(key == "flash" for key, _ in query):
+        query.append(("flash", "1"))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def decode_jpeg(data: bytes) -> Image:
+    """Check the JPEG markers and decode; raise CameraUnavailable when it is not one."""
+    if len(data) < 4 or data[:2] != b"\xff\xd8":
+        raise CameraUnavailable("the camera answer is not a JPEG (no start marker)")
+    if b"\xff\xd9" not in data[-32:]:
+        raise CameraUnavailable("the JPEG is cut short (no end marker)")
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        raise CameraUnavailable("the JPEG does not decode")
+    return image.astype(np.uint8, copy=False)
+
+
+class CameraClient:
+    """Snapshots over HTTP; ``sim:`` / ``sim:<meter>`` URLs use in-process simulated meters."""
+
+    def __init__(
+        self,
+        *,
+        timeout_s: float = 8.0,
+        retries: int = 1,
+        sim_meters: Mapping[str, PhotoSource] | None = None,
+        retry_pause_s: float = 0.3,
+    ) -> None:
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self.retry_pause_s = retry_pause_s
+        self.sim_meters = dict(sim_meters or {})
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=True)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def snapshot(self, meter: Meter) -> Snapshot:
+        """One validated photo of the meter's display, or CameraUnavailable."""
+        attempts = 1 + self.retries
+        last: CameraUnavailable | None = None
+        for attempt in range(attempts):
+            try:
+                data = await self._fetch(meter)
+                image = await asyncio.to_thread(decode_jpeg, data)
+                return Snapshot(data, image)
+            except CameraUnavailable as err:
+                last = err
+                log.warning(
+                    "snapshot of %s failed (attempt %d/%d): %s",
+                    meter.id,
+                    attempt + 1,
+                    attempts,
+                    err.detail,
+                )
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(self.retry_pause_s)
+        assert last is not None
+        raise last
+
+    async def _fetch(self, meter: Meter) -> bytes:
+        url = meter.camera_url.strip()
+        if url.startswith(SIM_SCHEME):
+            return await self._fetch_sim(url[len(SIM_SCHEME) :] or meter.id)
+        try:
+            response = await self._http.get(with_flash(url))
+        except httpx.TimeoutException as err:
+            raise CameraUnavailable(f"no answer within {self.timeout_s:g} s") from err
+        except httpx.HTTPError as err:
+            raise CameraUnavailable(f"cannot reach the camera ({type(err).__name__})") from err
+        if response.status_code != 200:
+            raise CameraUnavailable(f"the camera answered HTTP {response.status_code}")
+        if len(response.content) > _MAX_BYTES:
+            raise CameraUnavailable("the camera answer is too large for a snapshot")
+        return response.content
+
+    async def _fetch_sim(self, sim_id: str) -> bytes:
+        meter = self.sim_meters.get(sim_id)
+        if meter is None:
+            raise CameraUnavailable(f"no simulated meter {sim_id!r} is running")
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(meter.photo_jpeg), self.timeout_s)
+        except TimeoutError as err:
+            raise CameraUnavailable(f"no answer within {self.timeout_s:g} s") from err

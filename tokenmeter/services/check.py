@@ -1,0 +1,241 @@
+"""The check service: photograph a meter, read it, judge it, store it, tell people.
+
+Snapshot → ``read_display`` (in a thread) → plausibility (an implausible read is
+retaken once, then stored ``unverified``) → reading + photo stored → ``CheckCompleted``
+(and ``LowBalance`` once per crossing under ``low_kwh``). Failures are stored with
+their error code and published like any outcome; a number is never invented.
+
+Concurrent checks of one meter coalesce onto the one already running; checks of
+different meters run at most ``config.checks.concurrency`` at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import ocr
+from ocr.reading import Image
+from tokenmeter.config import Config
+from tokenmeter.devices.camera import CameraClient, Snapshot
+from tokenmeter.domain import Meter, Reading, ReadingStatus, TopUpStatus, new_id, utcnow
+from tokenmeter.errors import CameraUnavailable
+from tokenmeter.events import CheckCompleted, CheckOutcome, EventBus, LowBalance
+from tokenmeter.services.photos import PhotoKeeper
+from tokenmeter.services.plausibility import judge
+from tokenmeter.services.usage import days_left, kwh_per_day
+from tokenmeter.store.base import Store
+
+log = logging.getLogger(__name__)
+
+DisplayReader = Callable[[Image], ocr.Reading]
+HISTORY = 200  # readings looked at for the previous value and the usage rate
+USAGE_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class _Shot:
+    """One photo and what was read from it."""
+
+    snapshot: Snapshot | None
+    read: ocr.Reading | None
+    error: str = ""  # error code when there is no photo
+
+
+def _read_display(image: Image) -> ocr.Reading:
+    return ocr.read_display(image)
+
+
+class CheckService:
+    """Implements ``tokenmeter.services.api.Checker``."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        camera: CameraClient,
+        bus: EventBus,
+        *,
+        reader: DisplayReader = _read_display,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.camera = camera
+        self.bus = bus
+        self.reader = reader
+        self.photos = PhotoKeeper(config.store.photo_dir, config.store.photos_keep)
+        self._slots = asyncio.Semaphore(config.checks.concurrency)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._inflight: dict[str, asyncio.Future[CheckOutcome]] = {}
+
+    async def check(
+        self,
+        meter_id: str,
+        source: str,
+        *,
+        scheduled: bool = False,
+        fresh: bool = False,
+        allow_rise: bool = False,
+    ) -> CheckOutcome:
+        """Check a meter now (see ``Checker.check``).
+
+        ``fresh`` waits for a running check to end and takes a new photo instead of
+        sharing its result; ``allow_rise`` accepts a higher balance (after a top-up).
+        """
+        meter = self.config.meter(meter_id).to_meter()
+        running = self._inflight.get(meter.id)
+        if running is not None and not running.done() and not fresh:
+            return await asyncio.shield(running)
+        task = asyncio.ensure_future(self._locked(meter, source, scheduled, allow_rise))
+        self._inflight[meter.id] = task
+
+        def _forget(done: asyncio.Future[CheckOutcome]) -> None:
+            if self._inflight.get(meter.id) is done:
+                del self._inflight[meter.id]
+
+        task.add_done_callback(_forget)
+        return await asyncio.shield(task)
+
+    async def _locked(
+        self, meter: Meter, source: str, scheduled: bool, allow_rise: bool
+    ) -> CheckOutcome:
+        async with self._locks.setdefault(meter.id, asyncio.Lock()):
+            return await self._run(meter, source, scheduled, allow_rise)
+
+    # -- one check ------------------------------------------------------------
+    async def _run(
+        self, meter: Meter, source: str, scheduled: bool, allow_rise: bool
+    ) -> CheckOutcome:
+        history = await asyncio.to_thread(self.store.last_readings, meter.id, HISTORY)
+        trusted = [r for r in history if r.status is ReadingStatus.OK and r.kwh is not None]
+        previous = trusted[-1] if trusted else None
+        doubtful = [
+            r
+            for r in history
+            if r.status is ReadingStatus.UNVERIFIED
+            and r.kwh is not None
+            and (previous is None or r.ts > previous.ts)
+        ]
+        if not allow_rise and previous is not None:
+            allow_rise = await asyncio.to_thread(self._typed_since, meter.id, previous.ts)
+        async with self._slots:
+            reading, jpeg = await self._take_and_judge(
+                meter, source, previous, doubtful[-1] if doubtful else None, allow_rise
+            )
+        if jpeg is not None:
+            path = await asyncio.to_thread(self.photos.save, meter.id, reading.id, jpeg)
+            reading = replace(reading, photo=path)
+        await asyncio.to_thread(self.store.add_reading, reading)
+        outcome = self._outcome(meter, reading, jpeg, previous, trusted)
+        log.info(
+            "check of %s (%s): %s %s",
+            meter.id,
+            source,
+            reading.status.value,
+            reading.kwh if reading.kwh is not None else reading.error,
+        )
+        await self.bus.publish(CheckCompleted(outcome, scheduled=scheduled))
+        if outcome.low and (previous is None or (previous.kwh or 0) >= meter.low_kwh):
+            await self.bus.publish(LowBalance(outcome))
+        return outcome
+
+    async def _take_and_judge(
+        self,
+        meter: Meter,
+        source: str,
+        previous: Reading | None,
+        doubtful: Reading | None,
+        allow_rise: bool,
+    ) -> tuple[Reading, bytes | None]:
+        limit = self.config.checks.max_kwh_per_hour
+        first = await self._shoot(meter)
+        shot, status, error = first, ReadingStatus.OK, ""
+        kwh = first.read.value if first.read is not None and first.read.status == "ok" else None
+        if kwh is not None:
+            now = utcnow()
+            verdict = judge(kwh, now, previous, max_kwh_per_hour=limit, rise_allowed=allow_rise)
+            if not verdict.plausible and doubtful is not None:
+                # A second independent read agreeing with the last unverified one
+                # (a top-up typed by hand, say) makes it the new truth.
+                verdict = judge(kwh, now, doubtful, max_kwh_per_hour=limit)
+            if not verdict.plausible:
+                log.warning("implausible read of %s (%s); retaking", meter.id, verdict.reason)
+                second = await self._shoot(meter)
+                value = second.read.value if second.read and second.read.status == "ok" else None
+                if value is not None:
+                    shot, kwh = second, value
+                    verdict = judge(
+                        value, utcnow(), previous, max_kwh_per_hour=limit, rise_allowed=allow_rise
+                    )
+                if not verdict.plausible:
+                    status, error = ReadingStatus.UNVERIFIED, f"implausible_{verdict.reason}"
+        elif first.snapshot is None:
+            status, error = ReadingStatus.CAMERA_ERROR, first.error
+        else:
+            status, error = ReadingStatus.UNREADABLE, "unreadable"
+        read = shot.read
+        reading = Reading(
+            id=new_id("r"),
+            meter_id=meter.id,
+            ts=utcnow(),
+            kwh=kwh,
+            text=read.text if read is not None else "",
+            confidence=read.confidence if read is not None else 0.0,
+            source=source,
+            status=status,
+            error=error,
+        )
+        return reading, shot.snapshot.jpeg if shot.snapshot is not None else None
+
+    async def _shoot(self, meter: Meter) -> _Shot:
+        try:
+            snapshot = await self.camera.snapshot(meter)
+        except CameraUnavailable as err:
+            log.warning("camera of %s unavailable: %s", meter.id, err.detail)
+            return _Shot(None, None, err.code)
+        try:
+            read = await asyncio.to_thread(self.reader, snapshot.image)
+        except Exception:
+            log.exception("reading the display of %s failed", meter.id)
+            read = ocr.Reading(status="unreadable", value=None, text="", confidence=0.0)
+        return _Shot(snapshot, read)
+
+    def _typed_since(self, meter_id: str, since: datetime) -> bool:
+        """Whether a token was typed on this meter since ``since`` (so a rise is fine)."""
+        typed = frozenset({TopUpStatus.SENT, TopUpStatus.CONFIRMED, TopUpStatus.UNCONFIRMED})
+        for topup in self.store.list_topups(meter_id, typed, last=10):
+            if topup.status is TopUpStatus.SENT:
+                return True
+            if any(c.status is TopUpStatus.SENT and c.ts >= since for c in topup.history):
+                return True
+        return False
+
+    # -- figures --------------------------------------------------------------
+    def _outcome(
+        self,
+        meter: Meter,
+        reading: Reading,
+        jpeg: bytes | None,
+        previous: Reading | None,
+        trusted: list[Reading],
+    ) -> CheckOutcome:
+        if reading.status is not ReadingStatus.OK or reading.kwh is None:
+            return CheckOutcome(meter, reading, photo=jpeg, previous=previous)
+        change = None
+        if previous is not None and previous.kwh is not None:
+            change = round(reading.kwh - previous.kwh, 2)
+        recent = [r for r in trusted if r.ts >= reading.ts - USAGE_WINDOW] + [reading]
+        per_day = kwh_per_day(recent)
+        return CheckOutcome(
+            meter,
+            reading,
+            photo=jpeg,
+            previous=previous,
+            change_kwh=change,
+            kwh_per_day=per_day,
+            days_left=days_left(reading.kwh, per_day),
+            low=reading.kwh < meter.low_kwh,
+        )
