@@ -22,7 +22,7 @@ from ocr.reading import Image
 from tokenmeter.config import Config
 from tokenmeter.devices.camera import CameraClient, Snapshot
 from tokenmeter.domain import Meter, Reading, ReadingStatus, TopUpStatus, new_id, utcnow
-from tokenmeter.errors import CameraUnavailable
+from tokenmeter.errors import CameraUnavailable, TokenmeterError
 from tokenmeter.events import CheckCompleted, CheckOutcome, EventBus, LowBalance
 from tokenmeter.services.photos import PhotoKeeper
 from tokenmeter.services.plausibility import judge
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 DisplayReader = Callable[[Image], ocr.Reading]
 HISTORY = 200  # readings looked at for the previous value and the usage rate
 USAGE_WINDOW = timedelta(days=7)
+SCHEDULED_SOURCES = frozenset({"schedule", "rtc"})  # checks nobody asked for right now
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,15 @@ class CheckService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._inflight: dict[str, asyncio.Future[CheckOutcome]] = {}
 
+    async def current_meter(self, meter_id: str) -> Meter:
+        """The configured meter with the store's settings (``/batas`` writes ``low_kwh``)."""
+        meter = self.config.meter(meter_id).to_meter()  # raises UnknownMeter
+        try:
+            stored = await asyncio.to_thread(self.store.get_meter, meter.id)
+        except TokenmeterError:
+            stored = None
+        return replace(meter, low_kwh=stored.low_kwh) if stored is not None else meter
+
     async def check(
         self,
         meter_id: str,
@@ -85,7 +95,8 @@ class CheckService:
         ``fresh`` waits for a running check to end and takes a new photo instead of
         sharing its result; ``allow_rise`` accepts a higher balance (after a top-up).
         """
-        meter = self.config.meter(meter_id).to_meter()
+        meter = await self.current_meter(meter_id)
+        scheduled = scheduled or source in SCHEDULED_SOURCES
         running = self._inflight.get(meter.id)
         if running is not None and not running.done() and not fresh:
             return await asyncio.shield(running)

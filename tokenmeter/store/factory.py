@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from tokenmeter.config import Config
 from tokenmeter.domain import Schedule
@@ -44,10 +45,17 @@ def open_store(config: Config, *, seed: bool = True) -> Store:
 
 
 def seed_store(store: Store, config: Config) -> None:
-    """Write configured meters; seed schedules only where the store has none."""
+    """Write configured meters; seed schedules and thresholds only where the store has none.
+
+    Like the schedule, the low-balance threshold is the store's once seeded: ``/batas``
+    changes it there, and a restart must not put the file's value back.
+    """
     for meter_config in config.meters:
         meter = meter_config.to_meter()
-        if store.get_meter(meter.id) != meter:
+        stored = store.get_meter(meter.id)
+        if stored is not None:
+            meter = replace(meter, low_kwh=stored.low_kwh)
+        if stored != meter:
             store.put_meter(meter)
         if store.get_schedule(meter.id) is None:
             store.set_schedule(meter.id, Schedule.parse(meter_config.schedule))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -209,3 +209,20 @@ async def test_only_the_last_photos_are_kept(tmp_path: Path) -> None:
         await made.service.camera.aclose()
         made.store.close()
     assert len(list((made.config.store.photo_dir / "rumah").glob("*.jpg"))) == 2
+
+
+async def test_threshold_from_the_store_is_used(rig: Rig) -> None:
+    """A low_kwh changed in the store (/batas) decides the alert, not the file's value."""
+    stored = rig.config.meter("rumah").to_meter()
+    rig.store.put_meter(replace(stored, low_kwh=60.0))  # the reading is 50 kWh
+    outcome = await rig.service.check("rumah", "cli")
+    assert outcome.low and outcome.meter.low_kwh == 60.0
+    assert len(rig.events.of(LowBalance)) == 1
+
+
+async def test_scheduled_sources_mark_the_event(rig: Rig) -> None:
+    """Checks from the schedule or the RTC are published as scheduled; others are not."""
+    await rig.service.check("rumah", "schedule")
+    await rig.service.check("rumah", "rtc", fresh=True)
+    await rig.service.check("rumah", "telegram", fresh=True)
+    assert [e.scheduled for e in rig.events.of(CheckCompleted)] == [True, True, False]

@@ -90,3 +90,16 @@ def test_firebase_away_at_start(tmp_path: Path) -> None:
         assert store.queued_writes == 1
     finally:
         store.close()
+
+
+def test_seeding_keeps_a_stored_threshold(tmp_path: Path) -> None:
+    """A low_kwh set in the store (from Telegram) survives a restart with the file's value."""
+    first = open_store(sqlite_config(tmp_path))
+    first.put_meter(Meter("rumah", "Rumah", low_kwh=25.0))
+    first.close()
+    second = open_store(sqlite_config(tmp_path))
+    try:
+        stored = second.get_meter("rumah")
+        assert stored is not None and stored.low_kwh == 25.0
+    finally:
+        second.close()
