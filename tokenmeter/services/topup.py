@@ -38,7 +38,7 @@ from tokenmeter.domain import (
     utcnow,
     validate_token,
 )
-from tokenmeter.errors import InvalidToken, TokenmeterError
+from tokenmeter.errors import InvalidToken, StoreUnavailable, TokenmeterError
 from tokenmeter.events import EventBus, TopUpChanged
 from tokenmeter.services.check import CheckService
 from tokenmeter.store.base import Store
@@ -78,12 +78,19 @@ class TopUpService:
         """Follow the keypads, resume unfinished top-ups, expire old queued ones."""
         self.keypad.on_status(self._device_status)
         self.keypad.on_reconnect(self._resend_awaiting)
+        try:
+            await self.resume()
+        except StoreUnavailable as err:
+            log.warning("store not reachable; unfinished top-ups resume when it is (%s)", err)
+        self._expiry = asyncio.create_task(self._expire_loop())
+
+    async def resume(self) -> None:
+        """Expire old queued top-ups and drive the unfinished ones again (idempotent)."""
         await self.expire_queued()
         for meter_config in self.config.meters:
             meter = meter_config.to_meter()
             for topup in await asyncio.to_thread(self.store.list_topups, meter.id, OPEN):
                 self._launch(meter, topup.id)
-        self._expiry = asyncio.create_task(self._expire_loop())
 
     async def close(self) -> None:
         """Stop background work; unfinished top-ups stay in the store for the next start."""
