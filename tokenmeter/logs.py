@@ -59,5 +59,7 @@ def setup_logging(level: str = "INFO") -> None:
     handler.addFilter(TokenMaskingFilter())
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "apscheduler", "urllib3", "google", "matplotlib"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "google", "matplotlib"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # urllib3 repeats every Firebase retry; the store logs one line of its own.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
