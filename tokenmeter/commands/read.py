@@ -1,0 +1,241 @@
+"""``tokenmeter read PATH...``: read meter photos with the project's reader.
+
+Many paths in one process, so the per-photo cost is the reading, not start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import click
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+import ocr
+from ocr.reading import DigitBox, Quad, Reading
+from tokenmeter.commands.common import EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE
+from tokenmeter.texts import Lang
+
+Status = Literal["ok", "unreadable", "error"]
+STRIP_HEIGHT = 64  # the rectified display height DigitBox coordinates refer to
+STRIP_ZOOM = 3
+OVERLAY_MAX_WIDTH = 960
+
+_WORDS: dict[str, dict[Lang, str]] = {
+    "ok": {
+        "id": "{file}: {text} (keyakinan {confidence:.0%}, {ms:.0f} ms)",
+        "en": "{file}: {text} (confidence {confidence:.0%}, {ms:.0f} ms)",
+    },
+    "unreadable": {
+        "id": "{file}: tidak terbaca ({reason}, {ms:.0f} ms)",
+        "en": "{file}: unreadable ({reason}, {ms:.0f} ms)",
+    },
+    "error": {"id": "{file}: galat: {error}", "en": "{file}: error: {error}"},
+    "file not found": {"id": "berkas tidak ada", "en": "file not found"},
+    "not an image file": {"id": "bukan berkas gambar", "en": "not an image file"},
+}
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What ``read`` found for one path."""
+
+    file: str
+    status: Status
+    reading: Reading | None = None
+    ms: float = 0.0
+    error: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON line: file, status, value, text, confidence, ms (+ error)."""
+        reading = self.reading
+        line: dict[str, Any] = {
+            "file": self.file,
+            "status": self.status,
+            "value": reading.value if reading else None,
+            "text": reading.text if reading else "",
+            "confidence": round(reading.confidence, 3) if reading else 0.0,
+            "ms": round(self.ms, 1),
+        }
+        if self.error:
+            line["error"] = self.error
+        return line
+
+    def as_line(self, lang: Lang) -> str:
+        """One short human line."""
+        reading = self.reading
+        return _WORDS[self.status][lang].format(
+            file=self.file,
+            text=reading.text if reading else "",
+            confidence=reading.confidence if reading else 0.0,
+            reason=(reading.reason if reading else "") or "-",
+            ms=self.ms,
+            error=_WORDS[self.error][lang] if self.error in _WORDS else self.error,
+        )
+
+
+def parse_roi(value: str | None) -> Quad | None:
+    """``x1,y1,x2,y2,x3,y3,x4,y4`` (TL, TR, BR, BL) as a quad; ``None`` when absent."""
+    if value is None:
+        return None
+    try:
+        numbers = [float(part) for part in value.split(",")]
+    except ValueError as err:
+        raise click.BadParameter("expected 8 numbers: x1,y1,x2,y2,x3,y3,x4,y4") from err
+    if len(numbers) != 8 or not all(np.isfinite(numbers)):
+        raise click.BadParameter("expected 8 numbers: x1,y1,x2,y2,x3,y3,x4,y4")
+    points = np.array(numbers).reshape(4, 2)
+    if abs(cv2.contourArea(points.astype(np.float32))) < 4:
+        raise click.BadParameter("the four corners enclose no area")
+    tl, tr, br, bl = ((float(x), float(y)) for x, y in points)
+    return (tl, tr, br, bl)
+
+
+def read_file(path: Path, roi: Quad | None) -> tuple[FileResult, npt.NDArray[np.uint8] | None]:
+    """Decode and read one photo; a missing or undecodable file is an ``error`` result."""
+    name = str(path)
+    if not path.is_file():
+        return FileResult(name, "error", error="file not found"), None
+    decoded = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if decoded is None:
+        return FileResult(name, "error", error="not an image file"), None
+    image = np.asarray(decoded, dtype=np.uint8)
+    started = time.perf_counter()
+    reading = ocr.read_display(image, roi=roi)
+    ms = (time.perf_counter() - started) * 1000
+    return FileResult(name, reading.status, reading, ms), image
+
+
+def draw_overlay(image: npt.NDArray[np.uint8], reading: Reading) -> npt.NDArray[np.uint8]:
+    """The photo with the display quad, above the rectified display with digit boxes
+    and decoded segments (lit red, unlit grey)."""
+    height, width = image.shape[:2]
+    quad = reading.quad or ((0, 0), (width - 1, 0), (width - 1, height - 1), (0, height - 1))
+    scale = min(1.0, OVERLAY_MAX_WIDTH / width)
+    photo = cv2.resize(image, None, fx=scale, fy=scale) if scale < 1 else image.copy()
+    corners = np.round(np.array(quad) * scale).astype(np.int32)
+    colour = (0, 200, 0) if reading.status == "ok" else (0, 0, 230)
+    cv2.polylines(photo, [corners], True, colour, 2, cv2.LINE_AA)
+    caption = reading.text if reading.status == "ok" else f"unreadable: {reading.reason}"
+    cv2.putText(photo, caption, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, colour, 2, cv2.LINE_AA)
+    strip = _display_strip(image, quad, reading.digits)
+    canvas_w = max(photo.shape[1], strip.shape[1])
+    canvas = np.full((photo.shape[0] + strip.shape[0] + 8, canvas_w, 3), 32, np.uint8)
+    canvas[: photo.shape[0], : photo.shape[1]] = photo
+    canvas[photo.shape[0] + 8 :, : strip.shape[1]] = strip
+    return canvas
+
+
+def _display_strip(
+    image: npt.NDArray[np.uint8], quad: Quad, digits: tuple[DigitBox, ...]
+) -> npt.NDArray[np.uint8]:
+    corners = np.array(quad, np.float32)
+    quad_h = max(1.0, float(np.linalg.norm(corners[3] - corners[0])))
+    quad_w = float(np.linalg.norm(corners[1] - corners[0]))
+    width = max(8, round(STRIP_HEIGHT * quad_w / quad_h))
+    target = np.array(
+        [[0, 0], [width - 1, 0], [width - 1, STRIP_HEIGHT - 1], [0, STRIP_HEIGHT - 1]],
+        np.float32,
+    )
+    matrix = cv2.getPerspectiveTransform(corners, target)
+    flat = cv2.warpPerspective(image, matrix, (width, STRIP_HEIGHT), flags=cv2.INTER_LINEAR)
+    zoomed = cv2.resize(
+        flat, None, fx=STRIP_ZOOM, fy=STRIP_ZOOM, interpolation=cv2.INTER_NEAREST
+    ).astype(np.uint8)
+    for digit in digits:
+        _draw_digit(zoomed, digit)
+    return zoomed
+
+
+def _draw_digit(canvas: npt.NDArray[np.uint8], digit: DigitBox) -> None:
+    z = STRIP_ZOOM
+    x0, y0, x1, y1 = digit.x * z, digit.y * z, (digit.x + digit.w) * z, (digit.y + digit.h) * z
+    cv2.rectangle(canvas, (x0, y0), (x1, y1), (0, 220, 255), 1)
+    label = f"{digit.char} {digit.confidence:.2f}"
+    cv2.putText(canvas, label, (x0, max(10, y0 - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 220, 255))
+    ym = (y0 + y1) // 2
+    lines = (
+        ((x0, y0), (x1, y0)),  # a
+        ((x1, y0), (x1, ym)),  # b
+        ((x1, ym), (x1, y1)),  # c
+        ((x0, y1), (x1, y1)),  # d
+        ((x0, ym), (x0, y1)),  # e
+        ((x0, y0), (x0, ym)),  # f
+        ((x0, ym), (x1, ym)),  # g
+    )
+    inset = max(2, (x1 - x0) // 6)
+    for lit, (start, end) in zip(digit.segments, lines, strict=False):
+        start = (int(np.clip(start[0], x0 + inset, x1 - inset)), start[1])
+        end = (int(np.clip(end[0], x0 + inset, x1 - inset)), end[1])
+        colour = (0, 0, 255) if lit else (150, 150, 150)
+        cv2.line(canvas, start, end, colour, 3 if lit else 1, cv2.LINE_AA)
+    if digit.point_after:
+        cv2.circle(canvas, (x1 + 2 * z, y1 - z), 2 * z, (0, 0, 255), -1)
+
+
+def _roi_callback(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Quad | None:
+    return parse_roi(value)
+
+
+@click.command("read")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option(
+    "--roi",
+    callback=_roi_callback,
+    metavar="x1,y1,x2,y2,x3,y3,x4,y4",
+    help="Display corners (TL, TR, BR, BL) in pixels; default: find the display.",
+)
+@click.option(
+    "--debug-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Write an overlay PNG per photo (quad, digit boxes, segments) here.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["id", "en"]),
+    default="id",
+    show_default=True,
+    help="Language of the text lines.",
+)
+def read_command(
+    paths: tuple[Path, ...], as_json: bool, roi: Quad | None, debug_dir: Path | None, lang: Lang
+) -> None:
+    """Read the kWh display in meter photos (exit 0 all read, 3 unreadable, 2 errors)."""
+    if debug_dir is not None:
+        debug_dir.mkdir(parents=True, exist_ok=True)
+    statuses: set[Status] = set()
+    written: set[str] = set()
+    for path in paths:
+        result, image = read_file(path, roi)
+        statuses.add(result.status)
+        if as_json:
+            click.echo(json.dumps(result.as_json(), ensure_ascii=False))
+        else:
+            click.echo(result.as_line(lang), err=result.status == "error")
+        if debug_dir is not None and image is not None and result.reading is not None:
+            name = _unique(f"{path.stem}.overlay", written)
+            cv2.imwrite(str(debug_dir / f"{name}.png"), draw_overlay(image, result.reading))
+    if "error" in statuses:
+        raise SystemExit(EXIT_USAGE)
+    if "unreadable" in statuses:
+        raise SystemExit(EXIT_UNREADABLE)
+    raise SystemExit(EXIT_OK)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}-{number}"
+    taken.add(candidate)
+    return candidate
+
+
+COMMANDS: list[click.Command] = [read_command]
