@@ -59,8 +59,8 @@ def _candidate_boxes(
     return boxes
 
 
-def locate_digits(image: Image) -> Quad | None:
-    """Quad (TL, TR, BR, BL, in image px) around the main line of digits, or None."""
+def locate_candidates(image: Image, limit: int = 3) -> list[Quad]:
+    """Up to ``limit`` quads (TL, TR, BR, BL, image px) around lines of strokes, best first."""
     grey = image if image.ndim == 2 else np.asarray(image.max(axis=2), dtype=np.uint8)
     h, w = grey.shape[:2]
     scale = LOCATE_WIDTH / w
@@ -72,12 +72,18 @@ def locate_digits(image: Image) -> Quad | None:
     boxes: list[tuple[float, cv2.typing.RotatedRect]] = []
     for strokes in (dark, light):
         boxes.extend(_candidate_boxes(np.clip(strokes, 0, 255).astype(np.uint8), 8.0))
-    if not boxes:
-        return None
-    _, ((cx, cy), (rw, rh), angle) = max(boxes, key=lambda b: b[0])
-    grown = ((cx, cy), (rw + 3.0 * rh, rh * 1.6), angle)
-    corners = cv2.boxPoints(grown) / scale
-    return _order_corners(corners)
+    boxes.sort(key=lambda b: -b[0])
+    quads: list[Quad] = []
+    for _, ((cx, cy), (rw, rh), angle) in boxes[:limit]:
+        grown = ((cx, cy), (rw + 3.0 * rh, rh * 1.6), angle)
+        quads.append(_order_corners(cv2.boxPoints(grown) / scale))
+    return quads
+
+
+def locate_digits(image: Image) -> Quad | None:
+    """Quad (TL, TR, BR, BL, in image px) around the main line of digits, or None."""
+    quads = locate_candidates(image, 1)
+    return quads[0] if quads else None
 
 
 def _order_corners(points: np.ndarray) -> Quad:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
+import cv2
 import numpy as np
 
 from ocr.decode_line import DecodedDigit, DecodedLine, decode_line
 from ocr.fallback import fill_unknowns, tesseract_text
-from ocr.locate import locate_digits, looks_like_crop, rectify, refine
+from ocr.line_model import LineGuess, content_width, model_available, read_line
+from ocr.locate import locate_candidates, looks_like_crop, rectify
 from ocr.reading import DigitBox, Image, Quad, Reading
 
 MIN_DIGIT_CONFIDENCE = 0.4
@@ -14,6 +18,17 @@ MIN_DIGIT_CONFIDENCE = 0.4
 lit and unlit levels) to the threshold is not trusted."""
 
 MAX_DIGITS = 10
+MIN_CHAR_CONFIDENCE = 0.9
+"""Every character the line model emits must have at least this probability."""
+MIN_CONTRAST = 24.0
+"""Grey range (2nd-98th percentile) below which a frame is dark or blank."""
+MAX_CANDIDATES = 3
+"""Stroke bands of a whole photo tried, best first."""
+LINE_HEIGHT = 48
+WIDEN = 1.5
+"""A located line must read the same when widened by this many heights per side."""
+"""Height (px) a located line is rectified to."""
+NUMBER = re.compile(r"^\d+(\.\d+)?$")
 MAX_UNKNOWN_FOR_FALLBACK = 1
 """Tesseract may fill at most this many digits the segments could not decode."""
 
@@ -70,8 +85,8 @@ def displayed_text(raw: str) -> str:
     return whole + point + fraction
 
 
-def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
-    """Read a crop that holds the line of digits (any polarity, colour or grey)."""
+def read_segments(crop: Image, quad: Quad | None = None) -> Reading:
+    """Classical reading of a line crop: grid of cells, seven segments each, tesseract fill."""
     line = decode_line(crop)
     if line.reason:
         return _unreadable(line.reason, quad, line)
@@ -106,6 +121,82 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
     )
 
 
+def _contrast(crop: Image) -> float:
+    grey = crop if crop.ndim == 2 else crop.max(axis=2)
+    lo, hi = np.percentile(grey, (2, 98))
+    return float(hi - lo)
+
+
+def _guess_boxes(guess: LineGuess, crop: Image) -> tuple[DigitBox, ...]:
+    h, w = crop.shape[:2]
+    stretch = w / max(1e-6, content_width(crop))
+    boxes: list[DigitBox] = []
+    for char, conf, (a, b) in zip(
+        guess.text, guess.char_confidences, guess.char_columns, strict=True
+    ):
+        if char == ".":
+            continue
+        x0 = round(a * stretch)
+        boxes.append(DigitBox(x0, 0, max(1, round(b * stretch) - x0), h, char, conf))
+    return tuple(boxes)
+
+
+def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
+    """Read a crop that holds the line of digits (any polarity, colour or grey).
+
+    The learned line model reads the crop twice (as given, and padded so that the
+    digits fall elsewhere at another scale); both views must give the same
+    well-formed number with every character confident, else ``unreadable``.
+    """
+    if crop.size == 0 or min(crop.shape[:2]) < 6:
+        return _unreadable("no display found", quad)
+    if _contrast(crop) < MIN_CONTRAST:
+        return _unreadable("no contrast (dark frame or blank display)", quad)
+    if not model_available():  # pragma: no cover - the model ships with the package
+        return _unreadable("line model not installed", quad)
+    guess = read_line(crop)
+    if not guess.text:
+        return _unreadable("no digits", quad)
+    if "-" in guess.text:
+        return _unreadable("display shows a message, not a number", quad)
+    if not NUMBER.match(guess.text) or len(guess.text) > MAX_DIGITS + 1:
+        return _unreadable("implausible number", quad)
+    confidence = min(guess.char_confidences)
+    if confidence < MIN_CHAR_CONFIDENCE:
+        return _unreadable("a character is ambiguous", quad)
+    pad = max(2, round(0.15 * crop.shape[0]))
+    padded = np.asarray(
+        cv2.copyMakeBorder(crop, pad, pad, 2 * pad, 2 * pad, cv2.BORDER_REPLICATE), np.uint8
+    )
+    second = read_line(padded)
+    if second.text != guess.text:
+        return _unreadable("two views of the line disagree", quad)
+    confidence = min(confidence, *second.char_confidences)
+    if confidence < MIN_CHAR_CONFIDENCE:
+        return _unreadable("a character is ambiguous", quad)
+    text = displayed_text(guess.text)
+    digits = _guess_boxes(guess, crop)
+    return Reading(
+        status="ok",
+        value=float(text),
+        text=text,
+        confidence=confidence,
+        digit_confidences=tuple(d.confidence for d in digits),
+        quad=quad,
+        digits=digits,
+        engine="line-model",
+    )
+
+
+def _widened(quad: Quad, factor: float = WIDEN) -> Quad:
+    """The quad grown along its line by ``factor`` of its height on each side."""
+    tl, tr, br, bl = (np.array(p, np.float64) for p in quad)
+    along = (tr - tl) / max(1e-6, float(np.linalg.norm(tr - tl)))
+    grow = factor * float(np.linalg.norm(bl - tl)) * along
+    points = (tl - grow, tr + grow, br + grow, bl - grow)
+    return tuple((float(p[0]), float(p[1])) for p in points)  # type: ignore[return-value]
+
+
 def read_display(image: Image, roi: Quad | None = None) -> Reading:
     """Read the seven-segment display in a photo, a configured quad or a crop."""
     if image.ndim not in (2, 3) or image.size == 0:
@@ -115,8 +206,15 @@ def read_display(image: Image, roi: Quad | None = None) -> Reading:
         return read_line_image(rectify(image, roi), roi)
     if looks_like_crop(image):
         return read_line_image(image)
-    rough = locate_digits(image)
-    if rough is None:
-        return _unreadable("no display found")
-    quad = refine(image, rough)
-    return read_line_image(rectify(image, quad), quad)
+    if _contrast(image) < MIN_CONTRAST:
+        return _unreadable("no contrast (dark frame or blank display)")
+    first: Reading | None = None
+    for rough in locate_candidates(image, MAX_CANDIDATES):
+        reading = read_line_image(rectify(image, rough, LINE_HEIGHT), rough)
+        if reading.status == "ok":
+            wide = read_line_image(rectify(image, _widened(rough), LINE_HEIGHT), rough)
+            if wide.status == "ok" and wide.text == reading.text:
+                return reading
+            reading = _unreadable("more strokes beside the line (partial line?)", rough)
+        first = first or reading
+    return first or _unreadable("no display found")

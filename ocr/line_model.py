@@ -1,0 +1,120 @@
+"""The learned line recogniser: a small fully convolutional CTC network (ONNX, OpenCV DNN).
+
+It reads a whole line of digits at once (``0-9``, ``.`` and ``-``), so it needs no
+digit segmentation. It was trained only on images the project renders itself
+(``scripts/train_ocr_line_model.py``), never on photos of real meters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ocr.reading import Image
+
+INPUT_HEIGHT = 32
+INPUT_WIDTH = 256
+ALPHABET = "0123456789.-"
+"""Output classes 1..len(ALPHABET); class 0 is the CTC blank."""
+MODEL_PATH = Path(__file__).resolve().parent / "models" / "line_ctc.onnx"
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class LineGuess:
+    """What the network reads on a line crop."""
+
+    text: str  # e.g. "004824.0" (leading zeros kept)
+    char_confidences: tuple[float, ...]  # probability of each emitted character
+    char_columns: tuple[tuple[float, float], ...]  # each character's span, 0..1 of the width
+    blank_margin: float  # lowest probability of "nothing" on frames between characters
+
+
+def prepare(crop: Image) -> FloatArray:
+    """A crop (BGR or grey) as the network input: 1x1x32x256, robustly normalised.
+
+    Grey is the brightest channel (keeps the contrast of coloured backlights); the
+    crop is scaled to 32 px height keeping its aspect (squeezed if wider than 8:1)
+    and padded on the right with its median grey.
+    """
+    grey = crop if crop.ndim == 2 else np.asarray(crop.max(axis=2), dtype=np.uint8)
+    h, w = grey.shape[:2]
+    width = max(1, min(INPUT_WIDTH, round(w * INPUT_HEIGHT / max(1, h))))
+    interpolation = cv2.INTER_AREA if h > INPUT_HEIGHT else cv2.INTER_LINEAR
+    small = np.asarray(
+        cv2.resize(grey, (width, INPUT_HEIGHT), interpolation=interpolation), np.float32
+    )
+    lo, mid, hi = np.percentile(small, (2, 50, 98))
+    canvas = np.full((INPUT_HEIGHT, INPUT_WIDTH), mid, np.float32)
+    canvas[:, :width] = small
+    canvas = (canvas - mid) / (float(hi - lo) + 8.0)
+    return np.asarray(canvas.reshape(1, 1, INPUT_HEIGHT, INPUT_WIDTH), np.float32)
+
+
+def content_width(crop: Image) -> float:
+    """Fraction of the network input the crop occupies (the rest is padding)."""
+    h, w = crop.shape[:2]
+    return float(min(1.0, round(w * INPUT_HEIGHT / max(1, h)) / INPUT_WIDTH))
+
+
+@lru_cache(maxsize=1)
+def _network() -> cv2.dnn.Net:
+    net = cv2.dnn.readNetFromONNX(str(MODEL_PATH))
+    net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+    return net
+
+
+def model_available() -> bool:
+    """True when the ONNX model file is installed."""
+    return MODEL_PATH.is_file()
+
+
+def softmax(logits: FloatArray) -> FloatArray:
+    """Row-wise softmax of (frames, classes) logits."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return np.asarray(exp / exp.sum(axis=1, keepdims=True), np.float32)
+
+
+def frame_probabilities(crop: Image) -> FloatArray:
+    """(frames, classes) probabilities for one crop."""
+    net = _network()
+    net.setInput(prepare(crop))
+    out = np.asarray(net.forward(), np.float32)  # (1, classes, 1, frames)
+    return softmax(np.ascontiguousarray(out.reshape(out.shape[1], -1).T))
+
+
+def decode(probs: FloatArray) -> LineGuess:
+    """Greedy CTC decoding with per-character confidence and position."""
+    best = probs.argmax(axis=1)
+    frames = probs.shape[0]
+    chars: list[str] = []
+    confidences: list[float] = []
+    spans: list[tuple[float, float]] = []
+    previous = 0
+    start = 0
+    for t, cls in enumerate(best):
+        cls_i = int(cls)
+        if cls_i != previous and cls_i != 0:
+            chars.append(ALPHABET[cls_i - 1])
+            confidences.append(float(probs[t, cls_i]))
+            spans.append((t / frames, (t + 1) / frames))
+            start = t
+        elif cls_i == previous and cls_i != 0:
+            confidences[-1] = max(confidences[-1], float(probs[t, cls_i]))
+            spans[-1] = (start / frames, (t + 1) / frames)
+        previous = cls_i
+    blanks = probs[best == 0, 0]
+    margin = float(blanks.min()) if blanks.size else 1.0
+    return LineGuess("".join(chars), tuple(confidences), tuple(spans), margin)
+
+
+def read_line(crop: Image) -> LineGuess:
+    """The network's reading of a crop holding one line of digits."""
+    return decode(frame_probabilities(crop))
