@@ -7,8 +7,8 @@ digit segmentation. It was trained only on images the project renders itself
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -63,10 +63,17 @@ def content_width(crop: Image) -> float:
     return float(min(1.0, round(w * INPUT_HEIGHT / max(1, h)) / INPUT_WIDTH))
 
 
-@lru_cache(maxsize=1)
+_per_thread = threading.local()
+
+
 def _network() -> cv2.dnn.Net:
-    net = cv2.dnn.readNetFromONNX(str(MODEL_PATH))
-    net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+    """This thread's copy of the network: an OpenCV ``Net`` is not safe to share
+    between threads (the service reads several meters at once in worker threads)."""
+    net: cv2.dnn.Net | None = getattr(_per_thread, "net", None)
+    if net is None:
+        net = cv2.dnn.readNetFromONNX(str(MODEL_PATH))
+        net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+        _per_thread.net = net
     return net
 
 

@@ -51,3 +51,14 @@ def test_model_reads_a_drawn_line() -> None:
     """The shipped model reads a clean drawn seven-segment line."""
     assert model_available()
     assert read_line(draw_digits("4590")).text == "4590"
+
+
+def test_model_is_safe_to_use_from_many_threads() -> None:
+    """Reads from several threads at once (as the service does) match reads in one thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    crops = [draw_digits(text) for text in ("4590", "12345", "007", "86.1") * 6]
+    serial = [read_line(crop).text for crop in crops]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        parallel = [guess.text for guess in pool.map(read_line, crops)]
+    assert parallel == serial
