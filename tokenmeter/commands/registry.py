@@ -18,11 +18,5 @@ MODULES = (
 def all_commands() -> list[click.Command]:
     commands: list[click.Command] = []
     for name in MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name == name:  # not written yet
-                continue
-            raise
-        commands.extend(module.COMMANDS)
+        commands.extend(importlib.import_module(name).COMMANDS)
     return commands
