@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,19 +15,6 @@ from tests.scheduler.conftest import MakeScheduler
 from tests.scheduler.doubles import ManualClock, RecordingChecker, eventually, local, seed
 from tests.servers.firebase_rtdb import FirebaseRtdbServer
 from tokenmeter.store.firebase import FirebaseStore
-
-_namespaces = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def rtdb() -> Iterator[FirebaseRtdbServer]:
-    with FirebaseRtdbServer() as server:
-        yield server
-
-
-@pytest.fixture
-def ns() -> str:
-    return f"scheduler-{next(_namespaces)}"
 
 
 @pytest.fixture

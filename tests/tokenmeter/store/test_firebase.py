@@ -3,7 +3,6 @@ plus listener shutdown and the Firebase-specific layout."""
 
 from __future__ import annotations
 
-import itertools
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -16,19 +15,6 @@ from tests.servers.firebase_rtdb import FirebaseRtdbServer
 from tests.tokenmeter.store.contract import StoreContract, make_reading, make_topup
 from tokenmeter.domain import Meter, Schedule
 from tokenmeter.store.firebase import FirebaseStore
-
-_namespaces = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def rtdb() -> Iterator[FirebaseRtdbServer]:
-    with FirebaseRtdbServer() as server:
-        yield server
-
-
-@pytest.fixture
-def ns() -> str:
-    return f"contract-{next(_namespaces)}"
 
 
 @pytest.fixture
