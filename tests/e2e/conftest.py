@@ -23,9 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 import ocr
 from tokenmeter.devices.broker import LocalBroker
@@ -111,35 +109,6 @@ class FixtureCamera(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
-
-
-# -- MQTT watcher ------------------------------------------------------------------
-class TopicWatcher:
-    """Records every message on a topic filter (JSON payloads)."""
-
-    def __init__(self, broker: LocalBroker, topic: str) -> None:
-        self.messages: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        ready = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2)
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
-        self.client.on_subscribe = lambda c, u, mid, rc, p: ready.set()
-        self.client.on_message = self._on_message
-        self.client.connect(broker.host, broker.port)
-        self.client.loop_start()
-        assert ready.wait(10), f"could not subscribe to {topic}"
-
-    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-        with self._lock:
-            self.messages.append(json.loads(msg.payload))
-
-    def all(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self.messages)
-
-    def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 # -- the service process --------------------------------------------------------------

@@ -11,12 +11,12 @@ import pytest
 from tests.e2e.conftest import (
     FixtureCamera,
     ServiceProcess,
-    TopicWatcher,
     free_port,
     photos,
     wait_for,
     write_config,
 )
+from tests.mqtt_watch import TopicWatcher
 from tests.servers.telegram_api import FakeBotApi
 from tokenmeter.devices.broker import LocalBroker
 from tokenmeter.domain import TopUpStatus, normalize_token

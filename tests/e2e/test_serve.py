@@ -20,13 +20,13 @@ from tests.e2e.conftest import (
     FixtureCamera,
     Photo,
     ServiceProcess,
-    TopicWatcher,
     free_port,
     get_json,
     photos,
     wait_for,
     write_config,
 )
+from tests.mqtt_watch import TopicWatcher
 from tests.servers.telegram_api import FakeBotApi
 from tokenmeter.devices.broker import LocalBroker
 from tokenmeter.domain import ReadingStatus, TopUpStatus, mask_token, normalize_token

@@ -4,21 +4,18 @@ to Blynk. Only the display reader is replaced (see ``_display_truth``)."""
 
 from __future__ import annotations
 
-import json
-import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 
 import ocr
 from bot.blynk import BlynkDoor, build_blynk_door
 from ocr.reading import Image
 from tests.bot.blynk.conftest import AUTH_TOKEN, BlynkCloudSide, eventually
+from tests.mqtt_watch import TopicWatcher
 from tokenmeter.app import Core, SimOptions, build_core
 from tokenmeter.config import BlynkConfig, Config, MeterConfig, MqttConfig, StoreConfig
 from tokenmeter.devices.broker import LocalBroker
@@ -27,34 +24,6 @@ from tokenmeter.sim.meter import SimulatedMeter
 
 TOKEN = "1234-5678-9012-3456-7890"
 OTHER_TOKEN = "11112222333344445555"
-
-
-class KeypadWatcher:
-    """Counts the keypad commands the PC publishes for a meter."""
-
-    def __init__(self, broker: LocalBroker, topic: str) -> None:
-        self.commands: list[dict[str, object]] = []
-        self._lock = threading.Lock()
-        ready = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2)
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
-        self.client.on_subscribe = lambda c, u, mid, rc, p: ready.set()
-        self.client.on_message = self._on_message
-        self.client.connect(broker.host, broker.port)
-        self.client.loop_start()
-        assert ready.wait(10)
-
-    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-        with self._lock:
-            self.commands.append(json.loads(msg.payload))
-
-    def keys(self) -> list[object]:
-        with self._lock:
-            return [command.get("keys") for command in self.commands]
-
-    def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def _display_truth(meter: SimulatedMeter) -> Callable[[Image], ocr.Reading]:
@@ -92,11 +61,11 @@ def _config(broker: LocalBroker, tmp_path: Path, prefix: str) -> Config:
 @pytest.fixture
 async def running(
     broker: LocalBroker, tmp_path: Path
-) -> AsyncIterator[tuple[Core, BlynkDoor, KeypadWatcher]]:
+) -> AsyncIterator[tuple[Core, BlynkDoor, TopicWatcher]]:
     """The real Core with a simulated meter, the Blynk door on MQTT and a keypad watcher."""
     prefix = f"e2e-{uuid.uuid4().hex[:8]}"
     config = _config(broker, tmp_path, prefix)
-    watcher = KeypadWatcher(broker, f"{prefix}/rumah/keypad/cmd")
+    watcher = TopicWatcher(broker, f"{prefix}/rumah/keypad/cmd")
     core = build_core(config, sim=SimOptions(key_time_scale=0.01, state_dir=tmp_path / "sim"))
     core.checks.reader = _display_truth(core.sim_meters["rumah"])
     await core.start()
@@ -113,7 +82,7 @@ async def running(
 
 
 async def test_token_from_blynk_is_typed_once_and_confirmed(
-    running: tuple[Core, BlynkDoor, KeypadWatcher], cloud: BlynkCloudSide
+    running: tuple[Core, BlynkDoor, TopicWatcher], cloud: BlynkCloudSide
 ) -> None:
     """Blynk V0 → one keypad command → CONFIRMED with the credit on V3/V1/V2; a repeat and
     invalid tokens type nothing more."""
@@ -141,7 +110,7 @@ async def test_token_from_blynk_is_typed_once_and_confirmed(
 
 
 async def test_token_already_used_elsewhere_is_refused_on_blynk(
-    running: tuple[Core, BlynkDoor, KeypadWatcher], cloud: BlynkCloudSide
+    running: tuple[Core, BlynkDoor, TopicWatcher], cloud: BlynkCloudSide
 ) -> None:
     """A token first entered from the CLI is refused when written in the app; typed once."""
     core, _door, watcher = running
