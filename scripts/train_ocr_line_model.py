@@ -23,29 +23,13 @@ from typing import Any
 
 import cv2
 import numpy as np
+from ocr_line_data import line_sample, random_text  # scripts/, beside this file
 
 from ocr.line_model import ALPHABET, INPUT_HEIGHT, INPUT_WIDTH, prepare
 from tokenmeter.sim.render import render_crop, render_negative, render_photo
 from tokenmeter.sim.render_style import random_style
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def random_text(rng: np.random.Generator, positions: int, decimals: int) -> str:
-    """A plausible display text for a meter with this many positions and decimals."""
-    kind = rng.random()
-    if kind < 0.04:
-        return "----" + str(int(rng.integers(1, 3)))
-    if kind < 0.12:  # digits being typed on the keypad
-        return "".join(str(d) for d in rng.integers(0, 10, size=int(rng.integers(1, 9))))
-    whole_digits = int(rng.integers(1, max(2, positions - decimals + 1)))
-    whole = int(rng.integers(0, 10**whole_digits))
-    if rng.random() < 0.3:
-        whole = int(rng.integers(0, 10))
-    if decimals == 0:
-        return str(whole)
-    fraction = "".join(str(d) for d in rng.integers(0, 10, size=decimals))
-    return f"{whole}.{fraction}"
 
 
 def _augment(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -131,12 +115,17 @@ def _random_negative_quad(
 
 
 def make_samples(args: tuple[int, int, str]) -> tuple[np.ndarray, list[str]]:
-    """``count`` samples of one kind ("crop", "photo") from one seed."""
+    """``count`` samples of one kind ("hard", "crop", "photo") from one seed."""
     seed, count, kind = args
     rng = np.random.default_rng(seed)
     inputs: list[np.ndarray] = []
     labels: list[str] = []
     while len(labels) < count:
+        if kind == "hard":
+            image, label = line_sample(rng)
+            inputs.append(prepare(image)[0, 0])
+            labels.append(label)
+            continue
         render_seed = int(rng.integers(0, 2**31))
         style = random_style(np.random.default_rng(render_seed))
         text = random_text(rng, style.positions, style.decimals)
@@ -165,12 +154,10 @@ def make_samples(args: tuple[int, int, str]) -> tuple[np.ndarray, list[str]]:
 
 
 def build_dataset(total: int, seed: int, workers: int) -> tuple[np.ndarray, list[str]]:
-    """Half crops, half cut from whole photos, generated in parallel."""
+    """Hard line crops (55 %), cuts of whole photos (30 %) and clean crops (15 %)."""
     chunk = 250
-    jobs = [
-        (seed * 100_000 + i, chunk, "crop" if i % 2 == 0 else "photo")
-        for i in range(total // chunk)
-    ]
+    kinds = ["hard"] * 11 + ["photo"] * 6 + ["crop"] * 3
+    jobs = [(seed * 100_000 + i, chunk, kinds[i % len(kinds)]) for i in range(total // chunk)]
     with Pool(workers) as pool:
         parts = pool.map(make_samples, jobs)
     images = np.concatenate([p[0] for p in parts])
@@ -182,25 +169,29 @@ def _network(torch: Any) -> Any:
     """Fully convolutional CTC net: 32x256 in, 64 frames x (1 + len(ALPHABET)) out."""
     nn = torch.nn
 
-    def block(cin: int, cout: int) -> list[Any]:
-        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+    def block(cin: int, cout: int, stride: int = 1) -> list[Any]:
+        return [
+            nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(),
+        ]
 
     return nn.Sequential(
-        *block(1, 16),
-        nn.MaxPool2d(2),  # 16x128
-        *block(16, 32),
+        *block(1, 24, stride=2),  # 16x128
+        *block(24, 48),
         nn.MaxPool2d(2),  # 8x64
-        *block(32, 64),
-        *block(64, 64),
+        *block(48, 96),
+        *block(96, 96),
         nn.MaxPool2d((2, 1)),  # 4x64
-        *block(64, 96),
-        nn.Conv2d(96, 128, (4, 1), bias=False),  # 1x64
-        nn.BatchNorm2d(128),
+        *block(96, 128),
+        *block(128, 128),
+        nn.Conv2d(128, 160, (4, 1), bias=False),  # 1x64
+        nn.BatchNorm2d(160),
         nn.ReLU(),
-        nn.Conv2d(128, 128, (1, 5), padding=(0, 2)),
+        nn.Conv2d(160, 160, (1, 5), padding=(0, 2)),
         nn.ReLU(),
         nn.Dropout(0.1),
-        nn.Conv2d(128, 1 + len(ALPHABET), 1),
+        nn.Conv2d(160, 1 + len(ALPHABET), 1),
     )
 
 
@@ -222,51 +213,80 @@ def _greedy(logits: Any) -> list[str]:
     return out
 
 
+def _load_or_build(
+    path: Path, samples: int, seed: int, workers: int
+) -> tuple[np.ndarray, list[str]]:
+    if path.is_file():
+        data = np.load(path)
+        return data["images"], [str(s) for s in data["labels"]]
+    started = time.time()
+    images, labels = build_dataset(samples, seed, workers)
+    np.savez(path, images=images, labels=np.array(labels))
+    print(f"rendered {len(labels)} samples in {time.time() - started:.0f} s", flush=True)
+    return images, labels
+
+
+def _validate(torch: Any, net: Any, x_val: Any, y_val: list[str]) -> float:
+    net.eval()
+    with torch.no_grad():
+        guesses = [g for k in range(0, len(y_val), 256) for g in _greedy(net(x_val[k : k + 256]))]
+    net.train()
+    return sum(g == t for g, t in zip(guesses, y_val, strict=True)) / len(y_val)
+
+
+def _learning_rate(fraction: float, peak: float) -> float:
+    """Warm up over the first 3 % of the time budget, then a cosine down to ~0."""
+    if fraction < 0.03:
+        return peak * (0.1 + 0.9 * fraction / 0.03)
+    return peak * 0.5 * (1 + math.cos(math.pi * min(1.0, (fraction - 0.03) / 0.97)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--samples", type=int, default=24000)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--samples", type=int, default=160_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--minutes", type=float, default=12.0, help="stop training after this")
+    parser.add_argument("--minutes", type=float, default=60.0, help="training time budget")
+    parser.add_argument("--data-only", action="store_true", help="render the data and stop")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/ocr_line_data.npz"))
     parser.add_argument("--out", type=Path, default=ROOT / "ocr" / "models" / "line_ctc.onnx")
     args = parser.parse_args()
+
+    images, labels = _load_or_build(args.cache, args.samples, args.seed, args.workers)
+    val_path = args.cache.with_name(args.cache.stem + "_val.npz")
+    val_images, y_val = _load_or_build(val_path, 3000, args.seed + 1000, args.workers)
+    if args.data_only:
+        return
 
     import torch  # offline only, never a runtime dependency
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.workers)
-    if args.cache.is_file():
-        data = np.load(args.cache)
-        images, labels = data["images"], [str(s) for s in data["labels"]]
-    else:
-        started = time.time()
-        images, labels = build_dataset(args.samples, args.seed, args.workers)
-        np.savez(args.cache, images=images, labels=np.array(labels))
-        print(f"rendered {len(labels)} samples in {time.time() - started:.0f} s", flush=True)
-    val_n = max(200, len(labels) // 20)
-    x_all = torch.from_numpy(images.astype(np.float32)).unsqueeze(1)
-    x_train, x_val = x_all[val_n:], x_all[:val_n]
-    y_train, y_val = labels[val_n:], labels[:val_n]
+    x_train = torch.from_numpy(images).unsqueeze(1)  # float16, cast per batch
+    x_val = torch.from_numpy(val_images.astype(np.float32)).unsqueeze(1)
+    y_train = labels
 
     net = _network(torch)
     print(f"parameters: {sum(p.numel() for p in net.parameters())}", flush=True)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
-    optimiser = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    peak = 2e-3
+    optimiser = torch.optim.AdamW(net.parameters(), lr=peak, weight_decay=1e-4)
     batch = 64
-    steps = args.epochs * (len(y_train) // batch)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=3e-3, total_steps=steps)
     generator = np.random.default_rng(args.seed)
     started = time.time()
-    step = 0
-    for epoch in range(args.epochs):
-        net.train()
+    budget = args.minutes * 60
+    step, epoch, last_report = 0, 0, started
+    running = 0.0
+    while time.time() - started < budget:
         order = generator.permutation(len(y_train))
-        total = 0.0
         for i in range(0, len(order) - batch + 1, batch):
-            idx = order[i : i + batch]
-            x = x_train[idx]
+            fraction = (time.time() - started) / budget
+            if fraction >= 1:
+                break
+            for group in optimiser.param_groups:
+                group["lr"] = _learning_rate(fraction, peak)
+            idx = np.sort(order[i : i + batch])
+            x = x_train[idx].float()
             # cheap on-the-fly augmentation: contrast, offset, noise, polarity, shift
             x = x * torch.empty(batch, 1, 1, 1).uniform_(0.6, 1.4)
             x = x + torch.empty(batch, 1, 1, 1).uniform_(-0.2, 0.2)
@@ -287,23 +307,20 @@ def main() -> None:
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            if step < steps - 1:
-                schedule.step()
             step += 1
-            total += float(loss.detach())
-            if (time.time() - started) / 60 > args.minutes:
-                break
-        net.eval()
-        with torch.no_grad():
-            guesses = [g for k in range(0, val_n, 256) for g in _greedy(net(x_val[k : k + 256]))]
-        exact = sum(g == t for g, t in zip(guesses, y_val, strict=True)) / val_n
-        print(
-            f"epoch {epoch}: loss {total / max(1, len(order) // batch):.3f} "
-            f"val exact {exact:.3f} ({time.time() - started:.0f} s)",
-            flush=True,
-        )
-        if (time.time() - started) / 60 > args.minutes:
-            break
+            running = 0.98 * running + 0.02 * float(loss.detach())
+            if time.time() - last_report > 300:
+                last_report = time.time()
+                exact = _validate(torch, net, x_val, y_val)
+                torch.save(net.state_dict(), args.cache.with_suffix(".pt"))
+                print(
+                    f"epoch {epoch} step {step}: loss {running:.3f} val exact {exact:.3f} "
+                    f"lr {_learning_rate(fraction, peak):.2e} ({time.time() - started:.0f} s)",
+                    flush=True,
+                )
+        epoch += 1
+    exact = _validate(torch, net, x_val, y_val)
+    print(f"done: {step} steps, {epoch} epochs, val exact {exact:.3f}", flush=True)
     net.eval()
     torch.save(net.state_dict(), args.cache.with_suffix(".pt"))  # exporting needs `onnx`
     args.out.parent.mkdir(parents=True, exist_ok=True)

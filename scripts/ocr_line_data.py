@@ -1,0 +1,231 @@
+"""Hard line crops for training the reader's line network, drawn with the project's renderer.
+
+``line_sample`` draws one LCD face-on with ``tokenmeter.sim.render_lcd`` in a widely
+randomised style, cuts a tight box around the digits (sometimes through the top,
+bottom or an edge digit), and then damages it the way cheap cameras and old meter
+covers do: low ink contrast, strong unlit "ghost" segments, blur, glare spots,
+scratches, dirt, colour casts, uneven light, noise, JPEG. The damage was chosen by
+looking at what photos of meter LCDs suffer from in general; no real photo, label
+or pixel is used.
+
+Label rule for cut digits: a digit at the edge of the crop that is less than 60 %
+visible is not part of the label (it cannot be read); one 60-85 % visible is never
+generated, so the rule is never ambiguous.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from tokenmeter.sim.render_lcd import Slot, display_slots, draw_lcd
+from tokenmeter.sim.render_style import LcdStyle, random_style
+
+Image = np.ndarray
+
+
+def random_text(rng: np.random.Generator, positions: int, decimals: int) -> str:
+    """A plausible display text for a meter with this many positions and decimals."""
+    kind = rng.random()
+    if kind < 0.04:
+        return "----" + str(int(rng.integers(1, 3)))
+    if kind < 0.12:  # digits being typed on the keypad
+        return "".join(str(d) for d in rng.integers(0, 10, size=int(rng.integers(1, 9))))
+    whole_digits = int(rng.integers(1, max(2, positions - decimals + 1)))
+    whole = int(rng.integers(0, 10**whole_digits))
+    if rng.random() < 0.3:
+        whole = int(rng.integers(0, 10))
+    if decimals == 0:
+        return str(whole)
+    fraction = "".join(str(d) for d in rng.integers(0, 10, size=decimals))
+    return f"{whole}.{fraction}"
+
+
+def hard_style(rng: np.random.Generator) -> LcdStyle:
+    """``random_style`` pushed further: thinner strokes, wider gaps, stronger ghosts."""
+    style = random_style(rng)
+    return replace(
+        style,
+        stroke=float(rng.uniform(0.06, 0.18)),
+        spacing=float(rng.uniform(0.12, 0.6)),
+        aspect=float(rng.uniform(0.38, 0.72)),
+        segment_gap=float(rng.uniform(0.03, 0.25)),
+        ghost=float(rng.choice([0.0, rng.uniform(0.03, 0.2), rng.uniform(0.15, 0.38)])),
+        small_tenths=style.small_tenths or bool(rng.random() < 0.15),
+        scratches=0,  # drawn below, after the crop
+        backlight_gradient=0.0,
+    )
+
+
+def _label(slots: list[Slot]) -> str:
+    return "".join(s.char + ("." if s.point_after else "") for s in slots).replace(" ", "")
+
+
+def _slots(rng: np.random.Generator, style: LcdStyle) -> tuple[list[Slot], str]:
+    """Slots to draw and the label; the point before a small tenths digit may be unlit."""
+    if rng.random() < 0.03:  # a blank LCD: nothing to read
+        return [Slot(" ") for _ in range(style.positions)], ""
+    decimals = 1 if style.small_tenths and rng.random() < 0.7 else style.decimals
+    slots = display_slots(random_text(rng, style.positions, decimals), style)
+    label = _label(slots)
+    if slots[-1].small and rng.random() < 0.5:
+        slots = [replace(s, point_after=False) for s in slots]
+    return slots, label
+
+
+def _horizontal_cut(
+    rng: np.random.Generator,
+    boxes: list[tuple[float, float, float, float]],
+    digit_h: float,
+    width: float,
+) -> tuple[float, float, int, int]:
+    """x0, x1 of the crop and the first/last slot index kept in the label."""
+    first, last = 0, len(boxes) - 1
+    if rng.random() < 0.12 and len(boxes) > 3:  # through the first digit
+        bx0, _, bx1, _ = boxes[0]
+        x0 = bx0 + (bx1 - bx0) * float(rng.uniform(0.4, 0.97))
+        first = 1
+    else:
+        x0 = boxes[0][0] - digit_h * float(rng.uniform(0.0, 0.7))
+    if rng.random() < 0.12 and len(boxes) - first > 3:  # through the last digit
+        bx0, _, bx1, _ = boxes[-1]
+        x1 = bx0 + (bx1 - bx0) * float(rng.uniform(0.03, 0.6))
+        last = len(boxes) - 2
+    else:
+        x1 = boxes[-1][2] + digit_h * float(rng.uniform(0.0, 1.4))
+    return max(0.0, x0), min(width, x1), first, last
+
+
+def _cut_label(slots: list[Slot], first: int, last: int) -> str:
+    kept = slots[first : last + 1]
+    if last < len(slots) - 1:  # the cut digit takes the point before it along
+        kept = [*kept[:-1], replace(kept[-1], point_after=False)]
+    return _label(kept)
+
+
+def line_sample(rng: np.random.Generator) -> tuple[Image, str]:
+    """One damaged BGR line crop and the text a careful reader would read on it."""
+    style = hard_style(rng)
+    slots, label = _slots(rng, style)
+    digit_h = float(rng.uniform(26, 60))
+    lcd = draw_lcd(slots, style, digit_h)
+    image = lcd.image
+    boxes = list(lcd.digit_boxes)
+    x0, x1, first, last = _horizontal_cut(rng, boxes, digit_h, image.shape[1])
+    if label:
+        label = _cut_label(slots, first, last)
+    _, ay0, _, ay1 = lcd.digit_area
+    y0 = ay0 - digit_h * float(rng.uniform(-0.12, 0.45))
+    y1 = ay1 + digit_h * float(rng.uniform(-0.12, 0.45))
+    image = _contrast(image, style, rng)
+    crop = _warp(image, (x0, y0, x1, y1), rng)
+    out_h = int(rng.integers(24, 40)) if rng.random() < 0.65 else int(rng.integers(14, 64))
+    stretch = float(rng.uniform(0.8, 1.25))
+    out_w = max(8, round(crop.shape[1] * out_h / crop.shape[0] * stretch))
+    crop = cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA)
+    return damage(crop, rng), label
+
+
+def _contrast(image: Image, style: LcdStyle, rng: np.random.Generator) -> Image:
+    """Pull the ink towards the background: real LCDs are often faint."""
+    background = np.array(style.background, np.float32)
+    full = abs(max(style.ink) - max(style.background))  # the network sees the brightest channel
+    keep = max(0.15 + 0.85 * float(rng.random()) ** 1.3, min(1.0, 45 / max(full, 1)))
+    return background + (image - background) * np.float32(keep)
+
+
+def _warp(image: Image, box: tuple[float, float, float, float], rng: np.random.Generator) -> Image:
+    """Cut ``box`` out of the face-on LCD, turned by up to 3 degrees and a little sheared."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    angle = math.radians(float(rng.uniform(-3, 3)))
+    shear = float(rng.uniform(-0.12, 0.12))
+    cx, cy = x0 + w / 2, y0 + h / 2
+    c, s = math.cos(angle), math.sin(angle)
+    # output pixel (u, v) -> source point
+    forward = np.array([[c, -s + shear, 0.0], [s, c, 0.0]], np.float32)
+    forward[:, 2] = [
+        cx - (forward[0, 0] * w / 2 + forward[0, 1] * h / 2),
+        cy - (forward[1, 0] * w / 2 + forward[1, 1] * h / 2),
+    ]
+    return cv2.warpAffine(
+        image,
+        forward,
+        (max(4, round(w)), max(4, round(h))),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REFLECT,
+    )
+
+
+def damage(crop: Image, rng: np.random.Generator) -> Image:
+    """Camera and cover damage on a float BGR crop; returns uint8 BGR."""
+    img = crop.astype(np.float32)
+    h, w = img.shape[:2]
+    img = _uneven_light(img, rng)
+    for _ in range(int(rng.choice([0, 0, 1, 1, 2, 3]))):
+        img = _glare(img, rng)
+    img = _scratches_and_dirt(img, rng)
+    if rng.random() < 0.8:
+        img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.3, max(0.4, 0.06 * h))))
+    if rng.random() < 0.15:
+        length = int(rng.integers(2, max(3, h // 5)))
+        kernel = np.zeros((length, length), np.float32)
+        kernel[length // 2, :] = 1.0 / length
+        img = cv2.filter2D(img, -1, kernel)
+    if rng.random() < 0.25:  # low resolution, scaled back up
+        f = float(rng.uniform(0.35, 0.8))
+        small = cv2.resize(img, (max(4, round(w * f)), max(4, round(h * f))))
+        img = cv2.resize(small, (w, h))
+    img = img * rng.uniform(0.75, 1.25, size=3).astype(np.float32)  # colour cast
+    img = img * np.float32(rng.uniform(0.75, 1.25)) + np.float32(rng.uniform(-20, 20))
+    img = img + rng.normal(0, float(rng.uniform(0, 12)), img.shape).astype(np.float32)
+    out = np.clip(img, 0, 255).astype(np.uint8)
+    if rng.random() < 0.6:
+        quality = int(rng.integers(20, 95))
+        _ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        out = cv2.imdecode(enc, cv2.IMREAD_COLOR)
+    return out
+
+
+def _uneven_light(img: Image, rng: np.random.Generator) -> Image:
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    gx, gy = rng.uniform(-0.5, 0.5, 2)
+    field = 1 + gx * (xx / w - 0.5) + gy * (yy / h - 0.5)
+    if rng.random() < 0.4:  # a dark corner or a bright patch
+        cx, cy = rng.uniform(0, w), rng.uniform(-h, 2 * h)
+        radius = float(rng.uniform(0.3, 1.5)) * w
+        spot = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / radius**2)
+        field += float(rng.uniform(-0.4, 0.3)) * spot
+    return img * np.clip(field, 0.3, 1.6)[..., None]
+
+
+def _glare(img: Image, rng: np.random.Generator) -> Image:
+    """A soft bright reflection, sometimes burning out to white."""
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = rng.uniform(0, w), rng.uniform(-0.2 * h, 1.2 * h)
+    rx = float(rng.uniform(0.05, 0.6)) * h * (float(rng.uniform(1, 4)) if rng.random() < 0.3 else 1)
+    ry = float(rng.uniform(0.05, 0.6)) * h
+    strength = float(rng.uniform(0.2, 0.7))
+    blob = np.exp(-(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2))
+    blob = np.clip(blob * strength, 0, 1)[..., None]
+    return img + (255 - img) * blob
+
+
+def _scratches_and_dirt(img: Image, rng: np.random.Generator) -> Image:
+    h, w = img.shape[:2]
+    marks = np.zeros((h, w), np.float32)
+    for _ in range(int(rng.choice([0, 0, 1, 2, 4, 8]))):
+        p0 = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+        p1 = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+        cv2.line(marks, p0, p1, float(rng.uniform(-1, 1)), 1, cv2.LINE_AA)
+    for _ in range(int(rng.choice([0, 0, 2, 6, 15]))):
+        centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+        radius = int(rng.integers(1, max(2, h // 10)))
+        cv2.circle(marks, centre, radius, float(rng.uniform(-1, 1)), -1, cv2.LINE_AA)
+    strength = float(rng.uniform(20, 90))
+    return img + marks[..., None] * strength
