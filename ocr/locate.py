@@ -76,7 +76,7 @@ def locate_candidates(image: Image, limit: int = 3) -> list[Quad]:
     quads: list[Quad] = []
     for _, ((cx, cy), (rw, rh), angle) in boxes[:limit]:
         grown = ((cx, cy), (rw + 3.0 * rh, rh * 1.6), angle)
-        quads.append(_order_corners(cv2.boxPoints(grown) / scale))
+        quads.append(order_corners(cv2.boxPoints(grown) / scale))
     return quads
 
 
@@ -86,7 +86,7 @@ def locate_digits(image: Image) -> Quad | None:
     return quads[0] if quads else None
 
 
-def _order_corners(points: np.ndarray) -> Quad:
+def order_corners(points: np.ndarray) -> Quad:
     """Order four points as top-left, top-right, bottom-right, bottom-left."""
     by_y = points[np.argsort(points[:, 1])]
     top = by_y[:2][np.argsort(by_y[:2, 0])]
@@ -163,4 +163,4 @@ def refine(image: Image, quad: Quad, height: int = 96) -> Quad:
     )
     back = cv2.getPerspectiveTransform(target, corners)
     mapped = cv2.perspectiveTransform(box.reshape(1, 4, 2), back).reshape(4, 2)
-    return _order_corners(mapped)
+    return order_corners(mapped)

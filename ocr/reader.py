@@ -10,8 +10,9 @@ import numpy as np
 from ocr.decode_line import DecodedDigit, DecodedLine, decode_line
 from ocr.fallback import fill_unknowns, tesseract_text
 from ocr.line_model import LineGuess, content_width, model_available, read_line
-from ocr.locate import locate_candidates, looks_like_crop, rectify
+from ocr.locate import locate_candidates, looks_like_crop, rectify, refine
 from ocr.reading import DigitBox, Image, Quad, Reading
+from ocr.windows import find_windows
 
 MIN_DIGIT_CONFIDENCE = 0.4
 """A digit whose weakest segment is closer than this (fraction of the half-gap between
@@ -23,7 +24,9 @@ MIN_CHAR_CONFIDENCE = 0.9
 MIN_CONTRAST = 24.0
 """Grey range (2nd-98th percentile) below which a frame is dark or blank."""
 MAX_CANDIDATES = 3
-"""Stroke bands of a whole photo tried, best first."""
+"""Stroke bands of a whole photo tried, best first (after the display windows)."""
+MAX_WINDOWS = 2
+"""Framed display windows of a whole photo tried, most strokes first."""
 LINE_HEIGHT = 48
 WIDEN = 1.5
 """A located line must read the same when widened by this many heights per side."""
@@ -209,6 +212,13 @@ def read_display(image: Image, roi: Quad | None = None) -> Reading:
     if _contrast(image) < MIN_CONTRAST:
         return _unreadable("no contrast (dark frame or blank display)")
     first: Reading | None = None
+    for window in find_windows(image, MAX_WINDOWS):
+        # a framed window holds the whole line: the tight band first, then the window
+        for quad in (refine(image, window), window):
+            reading = read_line_image(rectify(image, quad, LINE_HEIGHT), quad)
+            if reading.status == "ok":
+                return reading
+            first = first or reading
     for rough in locate_candidates(image, MAX_CANDIDATES):
         reading = read_line_image(rectify(image, rough, LINE_HEIGHT), rough)
         if reading.status == "ok":

@@ -1,0 +1,46 @@
+"""Tests of finding framed display windows in a whole photo."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ocr.windows import find_windows
+from tests.ocr.drawing import draw_digits
+from tokenmeter.sim.render import render_negative, render_photo
+
+
+def _inside(quad: tuple[tuple[float, float], ...], point: tuple[float, float]) -> bool:
+    return cv2.pointPolygonTest(np.array(quad, np.float32), point, False) > 0
+
+
+def test_window_around_framed_digits() -> None:
+    """Digits in a dark frame on a light body: the frame is the first window."""
+    photo = np.full((480, 640, 3), 200, np.uint8)
+    cv2.rectangle(photo, (120, 180), (520, 300), (40, 40, 40), -1)  # bezel
+    cv2.rectangle(photo, (135, 195), (505, 285), (110, 200, 120), -1)  # LCD glass
+    crop = draw_digits("4590")
+    y, x = 240 - crop.shape[0] // 2, 320 - crop.shape[1] // 2
+    photo[y : y + crop.shape[0], x : x + crop.shape[1]] = crop
+    windows = find_windows(photo)
+    assert windows, "no window found"
+    assert _inside(windows[0], (320.0, 240.0))
+    xs = [p[0] for p in windows[0]]
+    assert min(xs) > 100 and max(xs) < 540  # the window, not the whole photo
+
+
+def test_rendered_meters_windows_hold_the_digits() -> None:
+    """On seeded rendered meters the digit line lies inside one of two windows."""
+    hits = 0
+    for seed in range(10):
+        photo = render_photo("123.45", seed=500 + seed)
+        centre = np.array(photo.quad).mean(axis=0)
+        point = (float(centre[0]), float(centre[1]))
+        hits += any(_inside(q, point) for q in find_windows(photo.image, 2))
+    assert hits >= 8
+
+
+def test_no_window_on_a_bare_wall_or_dark_frame() -> None:
+    """Nothing framed, nothing found."""
+    assert find_windows(np.full((480, 640, 3), 128, np.uint8)) == []
+    assert find_windows(render_negative("dark", seed=3)) == []
