@@ -115,6 +115,12 @@ class TopUpConfig(Section):
     settle_s: float = Field(
         3.0, ge=0, description="Wait after typing before reading the new balance."
     )
+    after_reads: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="Photos taken (settle_s apart) until the balance after a top-up reads.",
+    )
     queue_expiry_minutes: int = Field(
         24 * 60, ge=1, description="A queued top-up expires (never typed) after this long."
     )

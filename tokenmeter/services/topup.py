@@ -39,7 +39,7 @@ from tokenmeter.domain import (
     validate_token,
 )
 from tokenmeter.errors import InvalidToken, StoreUnavailable, TokenmeterError
-from tokenmeter.events import EventBus, TopUpChanged
+from tokenmeter.events import CheckOutcome, EventBus, TopUpChanged
 from tokenmeter.services.check import CheckService
 from tokenmeter.store.base import Store
 
@@ -272,9 +272,7 @@ class TopUpService:
                     error=result.error or "device",
                 )
             return
-        await asyncio.sleep(self.config.topup.settle_s)
-        after = await self.checker.check(meter.id, "topup", fresh=True, allow_rise=True)
-        kwh = after.reading.kwh if after.reading.status is ReadingStatus.OK else None
+        after, kwh = await self._balance_after(meter)
         if topup.before is not None and kwh is not None and kwh - topup.before > 0:
             await self._move(meter, topup, {TopUpStatus.SENT}, TopUpStatus.CONFIRMED, after=kwh)
             return
@@ -296,6 +294,17 @@ class TopUpService:
             error=error,
             photo=after.reading.photo,
         )
+
+    async def _balance_after(self, meter: Meter) -> tuple[CheckOutcome, float | None]:
+        """The balance after typing: the display may still show a message or the typed
+        digits for a moment, so up to ``after_reads`` photos, ``settle_s`` apart."""
+        for attempt in range(self.config.topup.after_reads):
+            await asyncio.sleep(self.config.topup.settle_s)
+            after = await self.checker.check(meter.id, "topup", fresh=True, allow_rise=True)
+            if after.reading.status is ReadingStatus.OK and after.reading.kwh is not None:
+                return after, after.reading.kwh
+            log.info("balance of %s after the top-up not read (photo %d)", meter.id, attempt + 1)
+        return after, None
 
     async def _command(self, meter: Meter, topup: TopUp, digits: str) -> KeypadResult | None:
         """Send (or, without digits, ask about) the command and wait for its answer."""

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import ocr
+from ocr.reading import Image
 from tests.tokenmeter.services.simkit import EventLog, ShownReader, eventually, sim_config, token
 from tokenmeter.app import Core, SimOptions, build_core
 from tokenmeter.devices.broker import LocalBroker
@@ -97,6 +99,28 @@ async def test_top_up_is_typed_and_confirmed(rig: Rig, tmp_path: Path) -> None:
     assert rig.device.meter.tokens_accepted == 1 and rig.device.commands_pressed == 1
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("tm.db*"))
     assert digits.encode() not in stored
+
+
+async def test_balance_after_is_read_again_when_the_first_photo_fails(rig: Rig) -> None:
+    """The display may still show a message just after typing: the next photo counts."""
+    shown = rig.core.checks.reader
+    refused = 0
+
+    def first_after_refused(image: Image) -> ocr.Reading:
+        nonlocal refused
+        if rig.device.commands_pressed == 1 and refused == 0:
+            refused += 1
+            return ocr.Reading(status="unreadable", value=None, text="", confidence=0.0)
+        return shown(image)
+
+    rig.core.checks.reader = first_after_refused
+    digits = token(7)
+    started = await rig.core.topups.start("rumah", digits, "cli")
+    final = await rig.core.topups.wait("rumah", started.id, 20)
+    assert refused == 1
+    assert final.status is TopUpStatus.CONFIRMED
+    assert final.credit is not None and abs(final.credit - token_credit(digits)) < 0.1
+    assert rig.device.commands_pressed == 1
 
 
 @pytest.mark.parametrize(
