@@ -53,7 +53,7 @@ def hard_style(rng: np.random.Generator) -> LcdStyle:
         spacing=float(rng.uniform(0.12, 0.6)),
         aspect=float(rng.uniform(0.38, 0.72)),
         segment_gap=float(rng.uniform(0.03, 0.25)),
-        ghost=float(rng.choice([0.0, rng.uniform(0.03, 0.2), rng.uniform(0.15, 0.38)])),
+        ghost=float(rng.choice([0.0, rng.uniform(0.03, 0.2), rng.uniform(0.15, 0.42)])),
         small_tenths=style.small_tenths or bool(rng.random() < 0.15),
         scratches=0,  # drawn below, after the crop
         backlight_gradient=0.0,
@@ -88,12 +88,18 @@ def _horizontal_cut(
         bx0, _, bx1, _ = boxes[0]
         x0 = bx0 + (bx1 - bx0) * float(rng.uniform(0.4, 0.97))
         first = 1
+    elif rng.random() < 0.1:  # a sliver of the first digit cut off: still readable
+        bx0, _, bx1, _ = boxes[0]
+        x0 = bx0 + (bx1 - bx0) * float(rng.uniform(0.0, 0.12))
     else:
         x0 = boxes[0][0] - digit_h * float(rng.uniform(0.0, 0.7))
     if rng.random() < 0.12 and len(boxes) - first > 3:  # through the last digit
         bx0, _, bx1, _ = boxes[-1]
         x1 = bx0 + (bx1 - bx0) * float(rng.uniform(0.03, 0.6))
         last = len(boxes) - 2
+    elif rng.random() < 0.15:  # a sliver of the last digit cut off: still readable
+        bx0, _, bx1, _ = boxes[-1]
+        x1 = bx1 - (bx1 - bx0) * float(rng.uniform(0.0, 0.12))
     else:
         x1 = boxes[-1][2] + digit_h * float(rng.uniform(0.0, 1.4))
     return max(0.0, x0), min(width, x1), first, last
@@ -118,8 +124,9 @@ def line_sample(rng: np.random.Generator) -> tuple[Image, str]:
     if label:
         label = _cut_label(slots, first, last)
     _, ay0, _, ay1 = lcd.digit_area
-    y0 = ay0 - digit_h * float(rng.uniform(-0.12, 0.45))
-    y1 = ay1 + digit_h * float(rng.uniform(-0.12, 0.45))
+    loose = 0.45 if rng.random() < 0.6 else 0.1  # often the digits fill the crop
+    y0 = ay0 - digit_h * float(rng.uniform(-0.12, loose))
+    y1 = ay1 + digit_h * float(rng.uniform(-0.12, loose))
     image = _contrast(image, style, rng)
     crop = _warp(image, (x0, y0, x1, y1), rng)
     out_h = int(rng.integers(24, 40)) if rng.random() < 0.65 else int(rng.integers(14, 64))

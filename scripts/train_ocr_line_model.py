@@ -248,6 +248,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--minutes", type=float, default=60.0, help="training time budget")
     parser.add_argument("--data-only", action="store_true", help="render the data and stop")
+    parser.add_argument("--init", type=Path, default=None, help="start from these weights (.pt)")
+    parser.add_argument("--peak-lr", type=float, default=2e-3)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/ocr_line_data.npz"))
     parser.add_argument("--out", type=Path, default=ROOT / "ocr" / "models" / "line_ctc.onnx")
     args = parser.parse_args()
@@ -267,9 +269,11 @@ def main() -> None:
     y_train = labels
 
     net = _network(torch)
+    if args.init is not None:
+        net.load_state_dict(torch.load(args.init))
     print(f"parameters: {sum(p.numel() for p in net.parameters())}", flush=True)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
-    peak = 2e-3
+    peak = args.peak_lr
     optimiser = torch.optim.AdamW(net.parameters(), lr=peak, weight_decay=1e-4)
     batch = 64
     generator = np.random.default_rng(args.seed)

@@ -1,0 +1,43 @@
+"""Tests of the training-data generator for the line network (scripts/ocr_line_data.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from tokenmeter.sim.render_lcd import Slot
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ocr_line_data.py"
+
+
+@pytest.fixture(scope="module")
+def data() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("ocr_line_data", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_samples_are_seeded_images_with_readable_labels(data: ModuleType) -> None:
+    """Same seed, same sample; labels are numbers, dashes or empty (nothing to read)."""
+    first = [data.line_sample(np.random.default_rng(s)) for s in range(40)]
+    again = [data.line_sample(np.random.default_rng(s)) for s in range(40)]
+    for (image, label), (image2, label2) in zip(first, again, strict=True):
+        assert label == label2 and np.array_equal(image, image2)
+        assert image.dtype == np.uint8 and image.ndim == 3 and 10 <= image.shape[0] <= 64
+        assert re.fullmatch(r"(\d+(\.\d+)?|-+\d?|)", label), label
+    assert len({label for _, label in first}) > 30
+
+
+def test_a_digit_cut_at_the_edge_leaves_the_label(data: ModuleType) -> None:
+    """Cutting through the last digit drops it and the point before it."""
+    slots = [Slot("1"), Slot("2", point_after=True), Slot("5", small=True)]
+    assert data._cut_label(slots, 0, 2) == "12.5"
+    assert data._cut_label(slots, 0, 1) == "12"
+    assert data._cut_label(slots, 1, 2) == "2.5"
