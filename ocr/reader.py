@@ -7,20 +7,17 @@ import re
 import cv2
 import numpy as np
 
-from ocr.decode_line import DecodedDigit, DecodedLine, decode_line
-from ocr.fallback import fill_unknowns, tesseract_text
 from ocr.line_model import LineGuess, content_width, model_available, read_line
 from ocr.locate import locate_candidates, looks_like_crop, rectify, refine
 from ocr.reading import DigitBox, Image, Quad, Reading
 from ocr.windows import find_windows
 
-MIN_DIGIT_CONFIDENCE = 0.4
-"""A digit whose weakest segment is closer than this (fraction of the half-gap between
-lit and unlit levels) to the threshold is not trusted."""
-
 MAX_DIGITS = 10
 MIN_CHAR_CONFIDENCE = 0.9
 """Every character the line model emits must have at least this probability."""
+MIN_BLANK_MARGIN = 0.0
+"""Frames read as "nothing here" must be at least this sure of it (a digit half seen
+is a reason to refuse, not to skip it)."""
 MIN_CONTRAST = 24.0
 """Grey range (2nd-98th percentile) below which a frame is dark or blank."""
 MAX_CANDIDATES = 3
@@ -28,57 +25,14 @@ MAX_CANDIDATES = 3
 MAX_WINDOWS = 2
 """Framed display windows of a whole photo tried, most strokes first."""
 LINE_HEIGHT = 48
+"""Height (px) a located line is rectified to."""
 WIDEN = 1.5
 """A located line must read the same when widened by this many heights per side."""
-"""Height (px) a located line is rectified to."""
 NUMBER = re.compile(r"^\d+(\.\d+)?$")
-MAX_UNKNOWN_FOR_FALLBACK = 1
-"""Tesseract may fill at most this many digits the segments could not decode."""
 
 
-def _unreadable(reason: str, quad: Quad | None = None, line: DecodedLine | None = None) -> Reading:
-    digits = _digit_boxes(line.digits) if line else ()
-    return Reading("unreadable", None, "", 0.0, quad=quad, digits=digits, reason=reason)
-
-
-def _digit_boxes(digits: tuple[DecodedDigit, ...]) -> tuple[DigitBox, ...]:
-    return tuple(
-        DigitBox(
-            d.cell.x0,
-            d.cell.y0,
-            d.cell.x1 - d.cell.x0,
-            d.cell.y1 - d.cell.y0,
-            d.char,
-            d.confidence,
-            d.lit,
-            d.cell.point_after,
-        )
-        for d in digits
-    )
-
-
-def _trim(digits: list[DecodedDigit]) -> list[DecodedDigit]:
-    """Drop blank positions at both ends and unit-label debris after the last digit."""
-    while digits and digits[-1].char in " ?" and digits[-1].cell.small:
-        digits.pop()
-    while digits and digits[-1].char == " ":
-        digits.pop()
-    while digits and digits[0].char == " ":
-        digits.pop(0)
-    return digits
-
-
-def _layout(digits: list[DecodedDigit]) -> str:
-    """Characters with the decimal point placed; weak digits shown as "?"."""
-    out: list[str] = []
-    for index, digit in enumerate(digits):
-        if digit.cell.small and index > 0 and "." not in out:
-            out.append(".")
-        weak = digit.confidence < MIN_DIGIT_CONFIDENCE
-        out.append("?" if weak or digit.char == " " else digit.char)
-        if digit.cell.point_after and index < len(digits) - 1:
-            out.append(".")
-    return "".join(out)
+def _unreadable(reason: str, quad: Quad | None = None) -> Reading:
+    return Reading("unreadable", None, "", 0.0, quad=quad, reason=reason)
 
 
 def displayed_text(raw: str) -> str:
@@ -86,42 +40,6 @@ def displayed_text(raw: str) -> str:
     whole, point, fraction = raw.partition(".")
     whole = whole.lstrip("0") or "0"
     return whole + point + fraction
-
-
-def read_segments(crop: Image, quad: Quad | None = None) -> Reading:
-    """Classical reading of a line crop: grid of cells, seven segments each, tesseract fill."""
-    line = decode_line(crop)
-    if line.reason:
-        return _unreadable(line.reason, quad, line)
-    digits = _trim(list(line.digits))
-    if not digits:
-        return _unreadable("blank display", quad, line)
-    if len(digits) > MAX_DIGITS:
-        return _unreadable("too many digit positions", quad, line)
-    raw = _layout(digits)
-    engine = "segments"
-    if raw.count("?") > MAX_UNKNOWN_FOR_FALLBACK:
-        return _unreadable("undecodable digits", quad, line)
-    if "?" in raw:
-        engine_text = tesseract_text(crop)
-        filled = fill_unknowns(raw, engine_text) if engine_text else None
-        if filled is None:
-            return _unreadable("undecodable digit", quad, line)
-        raw, engine = filled, "tesseract"
-    if raw.count(".") > 1 or raw.startswith(".") or raw.endswith("."):
-        return _unreadable("implausible number", quad, line)
-    confidences = tuple(d.confidence for d in digits)
-    text = displayed_text(raw)
-    return Reading(
-        status="ok",
-        value=float(text),
-        text=text,
-        confidence=float(min(confidences)) if engine == "segments" else 0.5,
-        digit_confidences=confidences,
-        quad=quad,
-        digits=_digit_boxes(tuple(digits)),
-        engine=engine,
-    )
 
 
 def _contrast(crop: Image) -> float:
@@ -167,6 +85,8 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
     confidence = min(guess.char_confidences)
     if confidence < MIN_CHAR_CONFIDENCE:
         return _unreadable("a character is ambiguous", quad)
+    if guess.blank_margin < MIN_BLANK_MARGIN:
+        return _unreadable("a character may be missing", quad)
     pad = max(2, round(0.15 * crop.shape[0]))
     padded = np.asarray(
         cv2.copyMakeBorder(crop, pad, pad, 2 * pad, 2 * pad, cv2.BORDER_REPLICATE), np.uint8
@@ -177,6 +97,8 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
     confidence = min(confidence, *second.char_confidences)
     if confidence < MIN_CHAR_CONFIDENCE:
         return _unreadable("a character is ambiguous", quad)
+    if second.blank_margin < MIN_BLANK_MARGIN:
+        return _unreadable("a character may be missing", quad)
     text = displayed_text(guess.text)
     digits = _guess_boxes(guess, crop)
     return Reading(

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from ocr.reading import Image
-from ocr.segments import SEGMENT_NAMES, pattern_of
+from tokenmeter.sim.render_lcd import DIGIT_SEGMENTS, SEGMENTS
 
 
 def draw_digits(
@@ -35,7 +35,7 @@ def draw_digits(
                 image, (x - pitch + w + t, 10 + h - t), (x - pitch + w + 2 * t, 10 + h), ink, -1
             )
             continue
-        lit = pattern_of(char) if char != " " else (False,) * 7
+        lit = tuple(name in DIGIT_SEGMENTS[char] for name in SEGMENTS)
         boxes = {
             "a": (x + t, 10, x + w - t, 10 + t),
             "b": (x + w - t, 10 + t, x + w, 10 + h // 2 - t // 2),
@@ -45,7 +45,7 @@ def draw_digits(
             "f": (x, 10 + t, x + t, 10 + h // 2 - t // 2),
             "g": (x + t, 10 + h // 2 - t // 2, x + w - t, 10 + h // 2 + t // 2),
         }
-        for name, on in zip(SEGMENT_NAMES, lit, strict=True):
+        for name, on in zip(SEGMENTS, lit, strict=True):
             if on or ghosts:
                 x0, y0, x1, y1 = boxes[name]
                 cv2.rectangle(image, (x0, y0), (x1 - 1, y1 - 1), ink if on else ghost, -1)
