@@ -128,7 +128,8 @@ def line_sample(rng: np.random.Generator) -> tuple[Image, str]:
     y0 = ay0 - digit_h * float(rng.uniform(-0.12, loose))
     y1 = ay1 + digit_h * float(rng.uniform(-0.12, loose))
     image = _contrast(image, style, rng)
-    crop = _warp(image, (x0, y0, x1, y1), rng)
+    edge_cut = x0 > boxes[0][0] or x1 < boxes[-1][2]
+    crop = _warp(image, (x0, y0, x1, y1), rng, turn=0.0 if edge_cut else 1.0)
     out_h = int(rng.integers(24, 40)) if rng.random() < 0.65 else int(rng.integers(14, 64))
     stretch = float(rng.uniform(0.8, 1.25))
     out_w = max(8, round(crop.shape[1] * out_h / crop.shape[0] * stretch))
@@ -144,12 +145,15 @@ def _contrast(image: Image, style: LcdStyle, rng: np.random.Generator) -> Image:
     return background + (image - background) * np.float32(keep)
 
 
-def _warp(image: Image, box: tuple[float, float, float, float], rng: np.random.Generator) -> Image:
-    """Cut ``box`` out of the face-on LCD, turned by up to 3 degrees and a little sheared."""
+def _warp(
+    image: Image, box: tuple[float, float, float, float], rng: np.random.Generator, turn: float
+) -> Image:
+    """Cut ``box`` out of the face-on LCD, turned by up to 3 degrees and a little sheared
+    (times ``turn``: 0 when an edge digit is cut, so the cut stays where it was drawn)."""
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
-    angle = math.radians(float(rng.uniform(-3, 3)))
-    shear = float(rng.uniform(-0.12, 0.12))
+    angle = math.radians(float(rng.uniform(-3, 3)) * turn)
+    shear = float(rng.uniform(-0.12, 0.12)) * turn
     cx, cy = x0 + w / 2, y0 + h / 2
     c, s = math.cos(angle), math.sin(angle)
     # output pixel (u, v) -> source point
