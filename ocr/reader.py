@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -15,9 +16,8 @@ from ocr.windows import find_windows
 MAX_DIGITS = 10
 MIN_CHAR_CONFIDENCE = 0.9
 """Every character the line model emits must have at least this probability."""
-MIN_BLANK_MARGIN = 0.0
-"""Frames read as "nothing here" must be at least this sure of it (a digit half seen
-is a reason to refuse, not to skip it)."""
+STRETCH = 1.35
+"""Width factor of the stretched view."""
 MIN_CONTRAST = 24.0
 """Grey range (2nd-98th percentile) below which a frame is dark or blank."""
 MAX_CANDIDATES = 3
@@ -62,12 +62,23 @@ def _guess_boxes(guess: LineGuess, crop: Image) -> tuple[DigitBox, ...]:
     return tuple(boxes)
 
 
+def _other_views(crop: Image) -> list[Image]:
+    """The same line seen otherwise: padded (the digits sit elsewhere, at another
+    scale) and stretched wider (more network frames per character, so a decimal
+    point squeezed between two digits gets room of its own)."""
+    pad = max(2, round(0.15 * crop.shape[0]))
+    padded = cv2.copyMakeBorder(crop, pad, pad, 2 * pad, 2 * pad, cv2.BORDER_REPLICATE)
+    h, w = crop.shape[:2]
+    stretched = cv2.resize(crop, (round(w * STRETCH), h), interpolation=cv2.INTER_LINEAR)
+    return [np.asarray(padded, np.uint8), np.asarray(stretched, np.uint8)]
+
+
 def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
     """Read a crop that holds the line of digits (any polarity, colour or grey).
 
-    The learned line model reads the crop twice (as given, and padded so that the
-    digits fall elsewhere at another scale); both views must give the same
-    well-formed number with every character confident, else ``unreadable``.
+    The learned line model reads the crop three times (as given, padded, and
+    stretched wider); all views must give the same well-formed number with every
+    character confident, else ``unreadable``.
     """
     if crop.size == 0 or min(crop.shape[:2]) < 6:
         return _unreadable("no display found", quad)
@@ -85,20 +96,13 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
     confidence = min(guess.char_confidences)
     if confidence < MIN_CHAR_CONFIDENCE:
         return _unreadable("a character is ambiguous", quad)
-    if guess.blank_margin < MIN_BLANK_MARGIN:
-        return _unreadable("a character may be missing", quad)
-    pad = max(2, round(0.15 * crop.shape[0]))
-    padded = np.asarray(
-        cv2.copyMakeBorder(crop, pad, pad, 2 * pad, 2 * pad, cv2.BORDER_REPLICATE), np.uint8
-    )
-    second = read_line(padded)
-    if second.text != guess.text:
-        return _unreadable("two views of the line disagree", quad)
-    confidence = min(confidence, *second.char_confidences)
-    if confidence < MIN_CHAR_CONFIDENCE:
-        return _unreadable("a character is ambiguous", quad)
-    if second.blank_margin < MIN_BLANK_MARGIN:
-        return _unreadable("a character may be missing", quad)
+    for view in _other_views(crop):
+        other = read_line(view)
+        if other.text != guess.text:
+            return _unreadable("two views of the line disagree", quad)
+        confidence = min(confidence, *other.char_confidences)
+        if confidence < MIN_CHAR_CONFIDENCE:
+            return _unreadable("a character is ambiguous", quad)
     text = displayed_text(guess.text)
     digits = _guess_boxes(guess, crop)
     return Reading(
@@ -134,19 +138,27 @@ def read_display(image: Image, roi: Quad | None = None) -> Reading:
     if _contrast(image) < MIN_CONTRAST:
         return _unreadable("no contrast (dark frame or blank display)")
     first: Reading | None = None
-    for window in find_windows(image, MAX_WINDOWS):
-        # a framed window holds the whole line: the tight band first, then the window
-        for quad in (refine(image, window), window):
-            reading = read_line_image(rectify(image, quad, LINE_HEIGHT), quad)
-            if reading.status == "ok":
-                return reading
-            first = first or reading
-    for rough in locate_candidates(image, MAX_CANDIDATES):
-        reading = read_line_image(rectify(image, rough, LINE_HEIGHT), rough)
+    for quad in _candidates(image):
+        reading = read_line_image(rectify(image, quad, LINE_HEIGHT), quad)
         if reading.status == "ok":
-            wide = read_line_image(rectify(image, _widened(rough), LINE_HEIGHT), rough)
-            if wide.status == "ok" and wide.text == reading.text:
+            # a quad holding only part of the line (or a box drawn by glare across
+            # the digits) must not pass: the line widened must read the same
+            wide = read_line(rectify(image, _widened(quad), LINE_HEIGHT))
+            if displayed_text(wide.text) == reading.text and _sure(wide):
                 return reading
-            reading = _unreadable("more strokes beside the line (partial line?)", rough)
+            reading = _unreadable("more strokes beside the line (partial line?)", quad)
         first = first or reading
     return first or _unreadable("no display found")
+
+
+def _sure(guess: LineGuess) -> bool:
+    return bool(guess.char_confidences) and min(guess.char_confidences) >= MIN_CHAR_CONFIDENCE
+
+
+def _candidates(image: Image) -> Iterator[Quad]:
+    """Where the line may be, best first: each framed window, the band of strokes
+    inside it, then the stroke bands of the whole photo."""
+    for window in find_windows(image, MAX_WINDOWS):
+        yield window
+        yield refine(image, window)
+    yield from locate_candidates(image, MAX_CANDIDATES)

@@ -44,5 +44,5 @@ class Reading:
     digit_confidences: tuple[float, ...] = ()
     quad: Quad | None = None
     digits: tuple[DigitBox, ...] = field(default_factory=tuple)
-    engine: str = "segments"  # "segments" or "tesseract"
+    engine: str = "line-model"  # which reader produced it
     reason: str = ""  # why unreadable, in a few English words

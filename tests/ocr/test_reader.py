@@ -41,6 +41,12 @@ def test_roi_is_used() -> None:
     photo = np.full((300, 500, 3), 90, np.uint8)
     photo[100 : 100 + crop.shape[0], 50 : 50 + crop.shape[1]] = crop
     h, w = crop.shape[:2]
-    quad = ((50.0, 100.0), (50.0 + w, 100.0), (50.0 + w, 100.0 + h), (50.0, 100.0 + h))
+    m = 15.0  # drawn with a little room around the display, as a user would
+    quad = (
+        (50 - m, 100 - m),
+        (50 + w + m, 100 - m),
+        (50 + w + m, 100 + h + m),
+        (50 - m, 100 + h + m),
+    )
     reading = read_display(photo, roi=quad)
     assert reading.status == "ok" and reading.value == 8869 and reading.quad == quad

@@ -6,7 +6,6 @@ import asyncio
 import io
 from pathlib import Path
 
-from tests.tokenmeter.services.simkit import ShownReader
 from tokenmeter.app import Core
 from tokenmeter.demo import DEMO_METERS, DemoPrinter, demo_config, demo_token, run_demo
 from tokenmeter.domain import TopUpStatus, validate_token
@@ -38,14 +37,11 @@ async def test_printer_is_plain_when_not_a_tty() -> None:
 
 
 async def test_one_cycle_reads_both_meters_and_confirms_the_topup(tmp_path: Path) -> None:
-    """--once: both meters read, the token typed once and confirmed, exit code 0."""
-    reader = ShownReader()
+    """--once: both meters read by the real reader from the simulated photos, the
+    token typed once and confirmed, exit code 0."""
     seen: list[Core] = []
 
     def prepare(core: Core) -> None:
-        for meter in core.sim_meters.values():
-            reader.watch(meter)
-        core.checks.reader = reader
         seen.append(core)
 
     stream = io.StringIO()
