@@ -16,6 +16,26 @@ from ocr.reading import Image
 FloatImage = npt.NDArray[np.float32]
 
 
+def brightest(image: Image) -> Image:
+    """Grey as the brightest channel: keeps the contrast of coloured backlights.
+
+    (OpenCV's per-element max: numpy's ``max(axis=2)`` takes ~6 ms on a 640x480 photo.)
+    """
+    if image.ndim == 2:
+        return image
+    b, g, r = cv2.split(image)[:3]
+    return np.asarray(cv2.max(cv2.max(b, g), r), np.uint8)
+
+
+def grey_range(grey: Image, low: float = 2, high: float = 98) -> float:
+    """Spread between two percentiles of a uint8 image, from its histogram (fast)."""
+    counts = np.cumsum(np.bincount(grey.ravel(), minlength=256))
+    total = float(counts[-1])
+    lo = int(np.searchsorted(counts, total * low / 100))
+    hi = int(np.searchsorted(counts, total * high / 100))
+    return float(hi - lo)
+
+
 def stroke_maps(grey: Image, stroke_span: int) -> tuple[FloatImage, FloatImage]:
     """Return (dark-stroke map, light-stroke map): black-hat and top-hat responses.
 

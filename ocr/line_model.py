@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from ocr.ink import brightest
 from ocr.reading import Image
 
 INPUT_HEIGHT = 32
@@ -43,7 +44,7 @@ def prepare(crop: Image) -> FloatArray:
     crop is scaled to 32 px height keeping its aspect (squeezed if wider than 8:1)
     and padded on the right with its median grey.
     """
-    grey = crop if crop.ndim == 2 else np.asarray(crop.max(axis=2), dtype=np.uint8)
+    grey = brightest(crop)
     h, w = grey.shape[:2]
     width = max(1, min(INPUT_WIDTH, round(w * INPUT_HEIGHT / max(1, h))))
     interpolation = cv2.INTER_AREA if h > INPUT_HEIGHT else cv2.INTER_LINEAR

@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ocr.ink import remove_long_lines, stroke_maps
+from ocr.ink import brightest, remove_long_lines, stroke_maps
 from ocr.reading import Image, Quad
 
 LOCATE_WIDTH = 480
@@ -61,7 +61,7 @@ def _candidate_boxes(
 
 def locate_candidates(image: Image, limit: int = 3) -> list[Quad]:
     """Up to ``limit`` quads (TL, TR, BR, BL, image px) around lines of strokes, best first."""
-    grey = image if image.ndim == 2 else np.asarray(image.max(axis=2), dtype=np.uint8)
+    grey = brightest(image)
     h, w = grey.shape[:2]
     scale = LOCATE_WIDTH / w
     small: Image = np.asarray(
@@ -128,7 +128,7 @@ def refine(image: Image, quad: Quad, height: int = 96) -> Quad:
     of rows and the span of columns holding the remaining strokes are the digits.
     """
     crop = rectify(image, quad, height)
-    grey = crop if crop.ndim == 2 else np.asarray(crop.max(axis=2), dtype=np.uint8)
+    grey = brightest(crop)
     dark, light = stroke_maps(grey, max(5, height // 6))
     strokes = dark if float(np.percentile(dark, 97)) >= float(np.percentile(light, 97)) else light
     strokes = remove_long_lines(strokes, int(0.8 * height))

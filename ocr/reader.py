@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
+from ocr.ink import brightest, grey_range
 from ocr.line_model import LineGuess, content_width, model_available, read_line
 from ocr.locate import locate_candidates, looks_like_crop, rectify, refine
 from ocr.reading import DigitBox, Image, Quad, Reading
@@ -43,9 +44,7 @@ def displayed_text(raw: str) -> str:
 
 
 def _contrast(crop: Image) -> float:
-    grey = crop if crop.ndim == 2 else crop.max(axis=2)
-    lo, hi = np.percentile(grey, (2, 98))
-    return float(hi - lo)
+    return grey_range(brightest(crop))
 
 
 def _guess_boxes(guess: LineGuess, crop: Image) -> tuple[DigitBox, ...]:

@@ -3,8 +3,8 @@
 A meter's display sits in a window with a clear edge all round (the bezel, or the
 LCD glass against the body). Its outline is a convex quadrilateral two to nine
 times wider than tall; keypad keys are squarer, printed labels have no frame and
-the meter body is taller. Each window found is scored by the stroke content inside
-it, so an empty frame (a switch plate, a sticker) comes last.
+the meter body is taller. Each window found is scored by the edges inside it (the
+digits' strokes), so an empty frame (a switch plate, a sticker) comes last.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ocr.ink import stroke_maps
+from ocr.ink import brightest
 from ocr.locate import LOCATE_WIDTH, order_corners
 from ocr.reading import Image, Quad
 
@@ -69,7 +69,7 @@ def _overlap(a: cv2.typing.RotatedRect, b: cv2.typing.RotatedRect) -> float:
 
 
 def _stroke_content(strokes: np.ndarray, rect: cv2.typing.RotatedRect) -> float:
-    """Mean stroke response inside the rect (shrunk off its frame)."""
+    """Mean edge response inside the rect (shrunk off its frame): digits are edges."""
     (cx, cy), (rw, rh), angle = rect
     inner = ((cx, cy), (rw * 0.9, rh * 0.8), angle)
     mask = np.zeros(strokes.shape, np.uint8)
@@ -79,19 +79,18 @@ def _stroke_content(strokes: np.ndarray, rect: cv2.typing.RotatedRect) -> float:
 
 def find_windows(image: Image, limit: int = 2) -> list[Quad]:
     """Up to ``limit`` display windows (TL, TR, BR, BL, image px), most strokes first."""
-    grey = image if image.ndim == 2 else np.asarray(image.max(axis=2), dtype=np.uint8)
+    grey = brightest(image)
     h, w = grey.shape[:2]
     scale = LOCATE_WIDTH / w
     small = np.asarray(
         cv2.resize(grey, (LOCATE_WIDTH, max(1, round(h * scale))), interpolation=cv2.INTER_AREA),
         np.uint8,
     )
-    rects = _window_rects(_edges(small))
+    edges = _edges(small)
+    rects = _window_rects(edges)
     if not rects:
         return []
-    dark, light = stroke_maps(small, 9)
-    strokes = np.maximum(dark, light)
-    scored = sorted(rects, key=lambda r: -_stroke_content(strokes, r))
+    scored = sorted(rects, key=lambda r: -_stroke_content(edges, r))
     chosen: list[cv2.typing.RotatedRect] = []
     for rect in scored:
         if all(_overlap(rect, other) < 0.7 for other in chosen):

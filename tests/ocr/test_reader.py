@@ -7,6 +7,7 @@ import numpy as np
 from ocr import read_display
 from ocr.reader import displayed_text
 from tests.ocr.drawing import draw_digits
+from tokenmeter.sim.render import render_crop
 
 
 def test_displayed_text_drops_leading_zeros() -> None:
@@ -37,16 +38,12 @@ def test_wall_is_unreadable() -> None:
 
 def test_roi_is_used() -> None:
     """A configured quad around the digits is read and reported back."""
-    crop = draw_digits("8869")
+    crop = render_crop("8869", seed=2).image
     photo = np.full((300, 500, 3), 90, np.uint8)
-    photo[100 : 100 + crop.shape[0], 50 : 50 + crop.shape[1]] = crop
     h, w = crop.shape[:2]
-    m = 15.0  # drawn with a little room around the display, as a user would
-    quad = (
-        (50 - m, 100 - m),
-        (50 + w + m, 100 - m),
-        (50 + w + m, 100 + h + m),
-        (50 - m, 100 + h + m),
-    )
+    photo[100 : 100 + h, 50 : 50 + w] = crop
+    quad = ((50.0, 100.0), (50.0 + w, 100.0), (50.0 + w, 100.0 + h), (50.0, 100.0 + h))
     reading = read_display(photo, roi=quad)
     assert reading.status == "ok" and reading.value == 8869 and reading.quad == quad
+    elsewhere = ((300.0, 10.0), (490.0, 10.0), (490.0, 60.0), (300.0, 60.0))
+    assert read_display(photo, roi=elsewhere).status == "unreadable"
