@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "compile_firmware.py"
+from tests.scripts_loader import load_script
 
 
 @pytest.fixture(scope="module")
 def compiler() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("compile_firmware", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("compile_firmware")
 
 
 def test_the_firmware_compiles(compiler: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:

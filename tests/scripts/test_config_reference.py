@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from types import ModuleType
 import click
 import pytest
 
+from tests.scripts_loader import load_script
 from tokenmeter.cli import main as cli_main
 from tokenmeter.config import Config
 
@@ -21,11 +21,7 @@ README = ROOT / "README.md"
 
 @pytest.fixture(scope="module")
 def reference() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("config_reference", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("config_reference")
 
 
 def _command_paths(group: click.Group, prefix: str = "tokenmeter") -> list[str]:

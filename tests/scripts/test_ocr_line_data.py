@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
+from tests.scripts_loader import load_script
 from tokenmeter.sim.render_lcd import Slot
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ocr_line_data.py"
 
 
 @pytest.fixture(scope="module")
 def data() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ocr_line_data", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("ocr_line_data")
 
 
 def test_samples_are_seeded_images_with_readable_labels(data: ModuleType) -> None:
