@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -55,6 +56,8 @@ def _guess_boxes(guess: LineGuess, crop: Image) -> tuple[DigitBox, ...]:
         guess.text, guess.char_confidences, guess.char_columns, strict=True
     ):
         if char == ".":
+            if boxes:
+                boxes[-1] = replace(boxes[-1], point_after=True)
             continue
         x0 = round(a * stretch)
         boxes.append(DigitBox(x0, 0, max(1, round(b * stretch) - x0), h, char, conf))

@@ -23,10 +23,9 @@ class DigitBox:
     y: int
     w: int
     h: int
-    char: str  # "0"-"9", " " for a blank position, "?" when not decodable
+    char: str  # "0"-"9"
     confidence: float
-    segments: tuple[bool, ...] = ()  # a, b, c, d, e, f, g when decoded from segments
-    point_after: bool = False
+    point_after: bool = False  # a decimal point follows this digit
 
 
 @dataclass(frozen=True)

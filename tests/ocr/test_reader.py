@@ -47,3 +47,11 @@ def test_roi_is_used() -> None:
     assert reading.status == "ok" and reading.value == 8869 and reading.quad == quad
     elsewhere = ((300.0, 10.0), (490.0, 10.0), (490.0, 60.0), (300.0, 60.0))
     assert read_display(photo, roi=elsewhere).status == "unreadable"
+
+
+def test_digit_boxes_carry_the_decimal_point() -> None:
+    """Each digit gets a box; the one before the point says so (for the overlay)."""
+    reading = read_display(render_crop("407.25", seed=1).image)
+    assert reading.text == "407.25"
+    marked = [d.char for d in reading.digits if d.point_after]
+    assert marked == ["7"] and "".join(d.char for d in reading.digits).endswith("40725")

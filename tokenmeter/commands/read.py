@@ -112,8 +112,8 @@ def read_file(path: Path, roi: Quad | None) -> tuple[FileResult, npt.NDArray[np.
 
 
 def draw_overlay(image: npt.NDArray[np.uint8], reading: Reading) -> npt.NDArray[np.uint8]:
-    """The photo with the display quad, above the rectified display with digit boxes
-    and decoded segments (lit red, unlit grey)."""
+    """The photo with the display quad, above the rectified display with digit boxes,
+    their characters and confidences, and the decimal point."""
     height, width = image.shape[:2]
     quad = reading.quad or ((0, 0), (width - 1, 0), (width - 1, height - 1), (0, height - 1))
     scale = min(1.0, OVERLAY_MAX_WIDTH / width)
@@ -158,22 +158,6 @@ def _draw_digit(canvas: npt.NDArray[np.uint8], digit: DigitBox) -> None:
     cv2.rectangle(canvas, (x0, y0), (x1, y1), (0, 220, 255), 1)
     label = f"{digit.char} {digit.confidence:.2f}"
     cv2.putText(canvas, label, (x0, max(10, y0 - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 220, 255))
-    ym = (y0 + y1) // 2
-    lines = (
-        ((x0, y0), (x1, y0)),  # a
-        ((x1, y0), (x1, ym)),  # b
-        ((x1, ym), (x1, y1)),  # c
-        ((x0, y1), (x1, y1)),  # d
-        ((x0, ym), (x0, y1)),  # e
-        ((x0, y0), (x0, ym)),  # f
-        ((x0, ym), (x1, ym)),  # g
-    )
-    inset = max(2, (x1 - x0) // 6)
-    for lit, (start, end) in zip(digit.segments, lines, strict=False):
-        start = (int(np.clip(start[0], x0 + inset, x1 - inset)), start[1])
-        end = (int(np.clip(end[0], x0 + inset, x1 - inset)), end[1])
-        colour = (0, 0, 255) if lit else (150, 150, 150)
-        cv2.line(canvas, start, end, colour, 3 if lit else 1, cv2.LINE_AA)
     if digit.point_after:
         cv2.circle(canvas, (x1 + 2 * z, y1 - z), 2 * z, (0, 0, 255), -1)
 
@@ -195,7 +179,7 @@ def _roi_callback(_ctx: click.Context, _param: click.Parameter, value: str | Non
     "--debug-dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Write an overlay PNG per photo (quad, digit boxes, segments) here.",
+    help="Write an overlay PNG per photo (quad, digit boxes, decimal point) here.",
 )
 @click.option(
     "--lang",
