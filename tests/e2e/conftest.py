@@ -32,6 +32,11 @@ PHOTOS = Path(__file__).resolve().parents[1] / "fixtures" / "photos"
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 30.0
 
+OWNER = 1001
+"""The Telegram chat allowed in every end-to-end config."""
+BOT_TOKEN = "123456:TEST-token"
+"""The bot token the test-side Bot API server answers to."""
+
 
 # -- fixture photos ----------------------------------------------------------
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import (
+    BOT_TOKEN,
+    OWNER,
     FixtureCamera,
     ServiceProcess,
     free_port,
@@ -24,8 +26,6 @@ from tokenmeter.texts import format_kwh
 
 pytestmark = pytest.mark.slow
 
-OWNER = 1001
-BOT_TOKEN = "123456:TEST-token"
 NS = "tokenmeter-e2e"
 
 

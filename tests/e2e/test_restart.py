@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import (
+    BOT_TOKEN,
+    OWNER,
     FixtureCamera,
     ServiceProcess,
     free_port,
@@ -26,8 +28,6 @@ from tokenmeter.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.slow
 
-OWNER = 1001
-BOT_TOKEN = "123456:TEST-token"
 TOKEN = "2468 1357 9753 1864 2000"
 
 

@@ -17,6 +17,8 @@ import pytest
 
 from tests.bot.blynk.conftest import BlynkCloudSide
 from tests.e2e.conftest import (
+    BOT_TOKEN,
+    OWNER,
     FixtureCamera,
     Photo,
     ServiceProcess,
@@ -37,8 +39,6 @@ from tokenmeter.texts import format_kwh
 
 pytestmark = pytest.mark.slow
 
-OWNER = 1001
-BOT_TOKEN = "123456:TEST-token"
 TELEGRAM_TOKEN = "1234 5678 9012 3456 7890"
 BLYNK_TOKEN = "5555-6666-7777-8888-9999"
 PREFIX = "e2e"
