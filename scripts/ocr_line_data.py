@@ -49,12 +49,16 @@ def hard_style(rng: np.random.Generator) -> LcdStyle:
     style = random_style(rng)
     return replace(
         style,
-        stroke=float(rng.uniform(0.06, 0.18)),
+        stroke=float(rng.uniform(0.06, 0.22)),
         spacing=float(rng.uniform(0.12, 0.6)),
         aspect=float(rng.uniform(0.38, 0.72)),
         segment_gap=float(rng.uniform(0.03, 0.25)),
+        slant_deg=float(rng.choice([0.0, rng.uniform(0, 16), rng.uniform(5, 16)])),
         ghost=float(rng.choice([0.0, rng.uniform(0.03, 0.2), rng.uniform(0.15, 0.42)])),
-        small_tenths=style.small_tenths or bool(rng.random() < 0.15),
+        small_tenths=style.small_tenths or bool(rng.random() < 0.3),
+        small_ratio=float(rng.uniform(0.4, 0.78)),
+        tenths_gap=float(rng.choice([0.0, rng.uniform(0.0, 0.6)])),
+        lcd_label=str(rng.choice(["kWh", "kWh", "", "KWH", "Rp", "CkWh", "kW"])),
         scratches=0,  # drawn below, after the crop
         backlight_gradient=0.0,
     )
@@ -68,10 +72,10 @@ def _slots(rng: np.random.Generator, style: LcdStyle) -> tuple[list[Slot], str]:
     """Slots to draw and the label; the point before a small tenths digit may be unlit."""
     if rng.random() < 0.03:  # a blank LCD: nothing to read
         return [Slot(" ") for _ in range(style.positions)], ""
-    decimals = 1 if style.small_tenths and rng.random() < 0.7 else style.decimals
+    decimals = 1 if style.small_tenths and rng.random() < 0.85 else style.decimals
     slots = display_slots(random_text(rng, style.positions, decimals), style)
     label = _label(slots)
-    if slots[-1].small and rng.random() < 0.5:
+    if slots[-1].small and rng.random() < 0.7:
         slots = [replace(s, point_after=False) for s in slots]
     return slots, label
 
@@ -131,7 +135,7 @@ def line_sample(rng: np.random.Generator) -> tuple[Image, str]:
     edge_cut = x0 > boxes[0][0] or x1 < boxes[-1][2]
     crop = _warp(image, (x0, y0, x1, y1), rng, turn=0.0 if edge_cut else 1.0)
     out_h = int(rng.integers(24, 40)) if rng.random() < 0.65 else int(rng.integers(14, 64))
-    stretch = float(rng.uniform(0.8, 1.25))
+    stretch = float(np.exp(rng.uniform(np.log(0.55), np.log(1.8))))  # digit widths vary a lot
     out_w = max(8, round(crop.shape[1] * out_h / crop.shape[0] * stretch))
     crop = cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA)
     return damage(crop, rng), label
@@ -192,6 +196,8 @@ def damage(crop: Image, rng: np.random.Generator) -> Image:
         img = cv2.resize(small, (w, h))
     img = img * rng.uniform(0.75, 1.25, size=3).astype(np.float32)  # colour cast
     img = img * np.float32(rng.uniform(0.75, 1.25)) + np.float32(rng.uniform(-20, 20))
+    if rng.random() < 0.1:  # an underexposed photo
+        img = img * np.float32(rng.uniform(0.25, 0.6))
     img = img + rng.normal(0, float(rng.uniform(0, 12)), img.shape).astype(np.float32)
     out = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.6:

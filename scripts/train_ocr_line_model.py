@@ -43,8 +43,8 @@ def _augment(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.4:
         sigma = float(rng.uniform(0.5, 2.0)) * h / 40
         img = cv2.GaussianBlur(img, (0, 0), sigma)
-    if rng.random() < 0.3:
-        sx = float(rng.uniform(0.75, 1.3))
+    if rng.random() < 0.5:
+        sx = float(np.exp(rng.uniform(np.log(0.6), np.log(1.7))))
         img = cv2.resize(img, (max(8, round(w * sx)), h))
     if rng.random() < 0.3:  # low contrast
         mean = img.mean()

@@ -106,7 +106,8 @@ def _lcd_layout(slots: list[Slot], style: LcdStyle, digit_h: float) -> tuple[flo
     spacing = style.spacing * digit_h
     slant = math.tan(math.radians(style.slant_deg))
     widths = [style.aspect * digit_h * (style.small_ratio if s.small else 1.0) for s in slots]
-    digits_w = sum(widths) + spacing * (len(slots) - 1) + slant * digit_h
+    gaps = style.tenths_gap * digit_h * sum(s.small for s in slots)
+    digits_w = sum(widths) + spacing * (len(slots) - 1) + gaps + slant * digit_h
     label_w = 0.0
     if style.lcd_label:
         label_scale = digit_h * LABEL_SCALE
@@ -132,6 +133,8 @@ def draw_lcd(slots: list[Slot], style: LcdStyle, digit_h: float) -> LcdDrawing:
     x = margin
     boxes: list[tuple[float, float, float, float]] = []
     for slot, w in zip(slots, widths, strict=True):
+        if slot.small:
+            x += style.tenths_gap * digit_h
         h = digit_h * (style.small_ratio if slot.small else 1.0)
         t = stroke * (style.small_ratio if slot.small else 1.0)
         lit_segments = segments_for(slot.char, style)

@@ -79,6 +79,7 @@ class LcdStyle:
     leading_zeros: bool = True  # else leading positions are blank
     small_tenths: bool = False  # a one-decimal reading shows the tenths digit smaller
     small_ratio: float = 0.65  # height of the small tenths digit / digit height
+    tenths_gap: float = 0.0  # extra space before the small tenths digit / digit height
     six_tail: bool = True  # 6 has its top segment
     nine_tail: bool = True  # 9 has its bottom segment
     seven_hook: bool = False  # 7 has its upper-left segment

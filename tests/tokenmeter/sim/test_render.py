@@ -18,7 +18,7 @@ from tokenmeter.sim import (
     render_negative,
     render_photo,
 )
-from tokenmeter.sim.render_lcd import display_slots, segments_for
+from tokenmeter.sim.render_lcd import display_slots, draw_lcd, segments_for
 
 CLEAN = PhotoConditions(lcd_width=0.6, rotation_deg=4.0, perspective=0.03)
 
@@ -94,6 +94,16 @@ def test_small_tenths_only_for_one_decimal() -> None:
     style = LcdStyle(positions=6, small_tenths=True)
     assert display_slots("2181.2", style)[-1].small
     assert not display_slots("21.81", style)[-1].small
+
+
+def test_tenths_gap_moves_only_the_small_digit() -> None:
+    """``tenths_gap`` widens the space before the small tenths digit and nowhere else."""
+    style = LcdStyle(positions=6, small_tenths=True, lcd_label="")
+    slots = display_slots("2181.2", style)
+    plain = draw_lcd(slots, style, 40).digit_boxes
+    gapped = draw_lcd(slots, replace(style, tenths_gap=0.5), 40).digit_boxes
+    assert gapped[:-1] == plain[:-1]
+    assert gapped[-1][0] - plain[-1][0] == pytest.approx(20)
 
 
 def test_shape_variants_of_six_seven_nine() -> None:
