@@ -34,7 +34,7 @@ class LineGuess:
     text: str  # e.g. "004824.0" (leading zeros kept)
     char_confidences: tuple[float, ...]  # probability of each emitted character
     char_columns: tuple[tuple[float, float], ...]  # each character's span, 0..1 of the width
-    blank_margin: float  # lowest probability of "nothing" on frames between characters
+    point_doubt: float  # highest probability of a decimal point away from any emitted one
 
 
 def prepare(crop: Image) -> FloatArray:
@@ -118,9 +118,17 @@ def decode(probs: FloatArray) -> LineGuess:
             confidences[-1] = max(confidences[-1], float(probs[t, cls_i]))
             spans[-1] = (start / frames, (t + 1) / frames)
         previous = cls_i
-    blanks = probs[best == 0, 0]
-    margin = float(blanks.min()) if blanks.size else 1.0
-    return LineGuess("".join(chars), tuple(confidences), tuple(spans), margin)
+    point = ALPHABET.index(".") + 1
+    near_point = np.zeros(frames, bool)
+    for frame in np.flatnonzero(best == point).tolist():
+        near_point[max(0, frame - 2) : frame + 3] = True
+    away = probs[~near_point, point]
+    return LineGuess(
+        "".join(chars),
+        tuple(confidences),
+        tuple(spans),
+        point_doubt=float(away.max()) if away.size else 0.0,
+    )
 
 
 def read_line(crop: Image) -> LineGuess:

@@ -20,6 +20,8 @@ MIN_CHAR_CONFIDENCE = 0.9
 """Every character the line model emits must have at least this probability."""
 STRETCH = 1.35
 """Width factor of the stretched view."""
+MAX_POINT_DOUBT = 0.1
+"""Highest probability, in any view, of a decimal point the model does not emit."""
 MIN_CONTRAST = 24.0
 """Grey range (2nd-98th percentile) below which a frame is dark or blank."""
 MAX_CANDIDATES = 3
@@ -98,6 +100,7 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
     confidence = min(guess.char_confidences)
     if confidence < MIN_CHAR_CONFIDENCE:
         return _unreadable("a character is ambiguous", quad)
+    views = [guess]
     for view in _other_views(crop):
         other = read_line(view)
         if other.text != guess.text:
@@ -105,6 +108,9 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
         confidence = min(confidence, *other.char_confidences)
         if confidence < MIN_CHAR_CONFIDENCE:
             return _unreadable("a character is ambiguous", quad)
+        views.append(other)
+    if max(v.point_doubt for v in views) > MAX_POINT_DOUBT:
+        return _unreadable("a decimal point may be hidden", quad)
     text = displayed_text(guess.text)
     digits = _guess_boxes(guess, crop)
     return Reading(

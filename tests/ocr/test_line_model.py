@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ocr.line_model import (
     ALPHABET,
@@ -45,6 +46,19 @@ def test_decode_reports_low_confidence() -> None:
     """An unsure frame gives a low character confidence."""
     guess = decode(_probs([0, 5, 0], sure=0.5))
     assert guess.text == "4" and guess.char_confidences[0] < 0.6
+
+
+def test_decode_reports_a_doubted_point() -> None:
+    """A frame half-sure of a decimal point that is not emitted is reported."""
+    one, point = 2, ALPHABET.index(".") + 1
+    probs = _probs([0, one, 0, one, 0, 0, one, 0])
+    assert decode(probs).point_doubt < 0.05
+    probs[2] = 0.0
+    probs[2, 0], probs[2, point] = 0.6, 0.4  # a point nearly seen between the 1s
+    guess = decode(probs)
+    assert guess.text == "111" and guess.point_doubt == pytest.approx(0.4)
+    emitted = decode(_probs([0, one, point, 0, one]))
+    assert emitted.text == "1.1" and emitted.point_doubt < 0.05  # its own frames don't count
 
 
 def test_model_reads_a_drawn_line() -> None:
