@@ -82,7 +82,7 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
 
     The learned line model reads the crop three times (as given, padded, and
     stretched wider); all views must give the same well-formed number with every
-    character confident, else ``unreadable``.
+    character confident and no decimal point half seen, else ``unreadable``.
     """
     if crop.size == 0 or min(crop.shape[:2]) < 6:
         return _unreadable("no display found", quad)
@@ -100,7 +100,8 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
     confidence = min(guess.char_confidences)
     if confidence < MIN_CHAR_CONFIDENCE:
         return _unreadable("a character is ambiguous", quad)
-    views = [guess]
+    if guess.point_doubt > MAX_POINT_DOUBT:
+        return _unreadable("a decimal point may be hidden", quad)
     for view in _other_views(crop):
         other = read_line(view)
         if other.text != guess.text:
@@ -108,9 +109,8 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
         confidence = min(confidence, *other.char_confidences)
         if confidence < MIN_CHAR_CONFIDENCE:
             return _unreadable("a character is ambiguous", quad)
-        views.append(other)
-    if max(v.point_doubt for v in views) > MAX_POINT_DOUBT:
-        return _unreadable("a decimal point may be hidden", quad)
+        if other.point_doubt > MAX_POINT_DOUBT:
+            return _unreadable("a decimal point may be hidden", quad)
     text = displayed_text(guess.text)
     digits = _guess_boxes(guess, crop)
     return Reading(
