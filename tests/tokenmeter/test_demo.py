@@ -58,6 +58,6 @@ async def test_one_cycle_reads_both_meters_and_confirms_the_topup(tmp_path: Path
     assert "[Rumah] Balance " in output and "[Kos Melati] Balance " in output
     assert "One cycle done: success." in output
     (core,) = seen
-    (topup,) = SqliteStore(tmp_path / "tokenmeter.db").list_topups("rumah")
+    (topup,) = SqliteStore(tmp_path / "tokenmeter.db").list_topups("kos")
     assert topup.status is TopUpStatus.CONFIRMED
-    assert core.sim_meters["rumah"].tokens_accepted == 1
+    assert core.sim_meters["kos"].tokens_accepted == 1
