@@ -56,7 +56,7 @@ def hard_style(rng: np.random.Generator) -> LcdStyle:
         slant_deg=float(rng.choice([0.0, rng.uniform(0, 16), rng.uniform(5, 16)])),
         ghost=float(rng.choice([0.0, rng.uniform(0.03, 0.2), rng.uniform(0.15, 0.42)])),
         small_tenths=style.small_tenths or bool(rng.random() < 0.3),
-        small_ratio=float(rng.uniform(0.4, 0.78)),
+        small_ratio=float(rng.uniform(0.3, 0.78)),
         tenths_gap=float(rng.choice([0.0, rng.uniform(0.0, 0.6)])),
         lcd_label=str(rng.choice(["kWh", "kWh", "", "KWH", "Rp", "CkWh", "kW"])),
         scratches=0,  # drawn below, after the crop
@@ -68,16 +68,17 @@ def _label(slots: list[Slot]) -> str:
     return "".join(s.char + ("." if s.point_after else "") for s in slots).replace(" ", "")
 
 
-def _slots(rng: np.random.Generator, style: LcdStyle) -> tuple[list[Slot], str]:
-    """Slots to draw and the label; the point before a small tenths digit may be unlit."""
+def _slots(rng: np.random.Generator, style: LcdStyle) -> tuple[list[Slot], list[Slot]]:
+    """Slots to draw and slots to label. The point before a small tenths digit may be
+    unlit; the label keeps it, since a smaller last digit is the meter's tenths."""
     if rng.random() < 0.03:  # a blank LCD: nothing to read
-        return [Slot(" ") for _ in range(style.positions)], ""
+        blank = [Slot(" ") for _ in range(style.positions)]
+        return blank, []
     decimals = 1 if style.small_tenths and rng.random() < 0.85 else style.decimals
     slots = display_slots(random_text(rng, style.positions, decimals), style)
-    label = _label(slots)
     if slots[-1].small and rng.random() < 0.7:
-        slots = [replace(s, point_after=False) for s in slots]
-    return slots, label
+        return [replace(s, point_after=False) for s in slots], slots
+    return slots, slots
 
 
 def _horizontal_cut(
@@ -119,14 +120,13 @@ def _cut_label(slots: list[Slot], first: int, last: int) -> str:
 def line_sample(rng: np.random.Generator) -> tuple[Image, str]:
     """One damaged BGR line crop and the text a careful reader would read on it."""
     style = hard_style(rng)
-    slots, label = _slots(rng, style)
+    slots, labelled = _slots(rng, style)
     digit_h = float(rng.uniform(26, 60))
     lcd = draw_lcd(slots, style, digit_h)
     image = lcd.image
     boxes = list(lcd.digit_boxes)
     x0, x1, first, last = _horizontal_cut(rng, boxes, digit_h, image.shape[1])
-    if label:
-        label = _cut_label(slots, first, last)
+    label = _cut_label(labelled, first, last) if labelled else ""
     _, ay0, _, ay1 = lcd.digit_area
     loose = 0.45 if rng.random() < 0.6 else 0.1  # often the digits fill the crop
     y0 = ay0 - digit_h * float(rng.uniform(-0.12, loose))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from types import ModuleType
 
 import numpy as np
@@ -34,3 +35,17 @@ def test_a_digit_cut_at_the_edge_leaves_the_label(data: ModuleType) -> None:
     assert data._cut_label(slots, 0, 2) == "12.5"
     assert data._cut_label(slots, 0, 1) == "12"
     assert data._cut_label(slots, 1, 2) == "2.5"
+
+
+def test_an_unlit_point_before_a_small_tenths_digit_stays_in_the_label(data: ModuleType) -> None:
+    """Meters often hide the point before their small tenths digit; it is still tenths."""
+    unlit = 0
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        style = data.hard_style(rng)
+        drawn, labelled = data._slots(rng, replace(style, small_tenths=True, decimals=1))
+        assert [s.char for s in drawn] == [s.char for s in labelled]
+        if labelled and labelled[-1].small and not any(s.point_after for s in drawn):
+            unlit += 1
+            assert re.fullmatch(r"\d+\.\d", data._label(labelled)), data._label(labelled)
+    assert unlit > 10
