@@ -74,14 +74,18 @@ def _cut(image: np.ndarray, quad: np.ndarray, height: int) -> np.ndarray:
     return cv2.warpPerspective(image, m, (width, height), borderMode=cv2.BORDER_REPLICATE)
 
 
-def _jittered_quad(quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The digit quad grown by random margins (labels, bezel may come in) and turned a bit."""
+def _jittered_quad(quad: np.ndarray, rng: np.random.Generator, window: bool = False) -> np.ndarray:
+    """The digit quad grown by random margins (labels, bezel may come in) and turned a
+    bit; or, with ``window``, the whole LCD window a little off, as the locator finds it."""
     tl, tr, br, bl = quad
     ux = (tr - tl) / max(np.linalg.norm(tr - tl), 1.0)
     uy = (bl - tl) / max(np.linalg.norm(bl - tl), 1.0)
     h = float(np.linalg.norm(bl - tl))
-    left, right = rng.uniform(-0.08, 0.9) * h, rng.uniform(-0.08, 1.6) * h
-    up, down = rng.uniform(-0.06, 0.45) * h, rng.uniform(-0.06, 0.45) * h
+    if window:
+        left, right, up, down = rng.uniform(-0.04, 0.1, size=4) * h
+    else:
+        left, right = rng.uniform(-0.08, 0.9) * h, rng.uniform(-0.08, 1.6) * h
+        up, down = rng.uniform(-0.06, 0.45) * h, rng.uniform(-0.06, 0.45) * h
     angle = math.radians(float(rng.uniform(-3, 3)))
     c, s = math.cos(angle), math.sin(angle)
     ux, uy = (
@@ -145,6 +149,11 @@ def make_samples(args: tuple[int, int, str]) -> tuple[np.ndarray, list[str]]:
         truth = np.array(photo.quad, np.float32)
         for _ in range(3):
             crop = _cut(photo.image, _jittered_quad(truth, rng), int(rng.integers(24, 64)))
+            inputs.append(prepare(_augment(crop, rng))[0, 0])
+            labels.append(photo.shown.replace(" ", ""))
+        if photo.lcd_quad is not None:  # the whole window: indicators, "kWh", bezel
+            window = _jittered_quad(np.array(photo.lcd_quad, np.float32), rng, window=True)
+            crop = _cut(photo.image, window, int(rng.integers(24, 64)))
             inputs.append(prepare(_augment(crop, rng))[0, 0])
             labels.append(photo.shown.replace(" ", ""))
         quad = _random_negative_quad(photo.image, truth, rng)
