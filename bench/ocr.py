@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import ocr  # noqa: E402
 from tokenmeter.sim import random_style, render_crop, render_negative, render_photo  # noqa: E402
-from tokenmeter.sim.render import NegativeKind  # noqa: E402
+from tokenmeter.sim.render import NegativeKind, RenderedPhoto  # noqa: E402
 
 Image = npt.NDArray[np.uint8]
 DATASET = ROOT.parent / "shared" / "datasets" / "lcd-meter-crops"
@@ -125,27 +125,32 @@ def ssocr_engine(args: tuple[str, ...]) -> Engine:
     return read
 
 
+def rendered_photo(seed: int, index: int) -> tuple[RenderedPhoto, str]:
+    """Photo ``index`` of the seeded rendered set and its kind: 80 % whole 640x480,
+    10 % larger, 10 % crops."""
+    rng = np.random.default_rng([seed, index])
+    style = random_style(rng)
+    decimals = min(style.decimals, style.positions - 1)
+    whole_digits = int(rng.integers(1, style.positions - decimals + 1))
+    value = float(rng.uniform(0, 10**whole_digits))
+    text = f"{value:.{decimals}f}"
+    if len(text.replace(".", "")) > style.positions:  # rounding added a digit
+        text = f"{value / 10:.{decimals}f}"
+    slot = index % 10
+    photo_seed = seed * 100_000 + index
+    if slot == 8:
+        return render_crop(text, style, seed=photo_seed), "crop"
+    if slot == 9:
+        size = LARGE_SIZES[int(rng.integers(len(LARGE_SIZES)))]
+        return render_photo(text, style, seed=photo_seed, size=size), "large"
+    return render_photo(text, style, seed=photo_seed), "640x480"
+
+
 def rendered_set(count: int, seed: int, folder: Path) -> list[Sample]:
-    """``count`` seeded photos: 80% whole 640x480, 10% larger, 10% crops."""
+    """``count`` seeded photos (see ``rendered_photo``)."""
     samples = []
     for index in range(count):
-        rng = np.random.default_rng([seed, index])
-        style = random_style(rng)
-        decimals = min(style.decimals, style.positions - 1)
-        whole_digits = int(rng.integers(1, style.positions - decimals + 1))
-        value = float(rng.uniform(0, 10**whole_digits))
-        text = f"{value:.{decimals}f}"
-        if len(text.replace(".", "")) > style.positions:  # rounding added a digit
-            text = f"{value / 10:.{decimals}f}"
-        slot = index % 10
-        photo_seed = seed * 100_000 + index
-        if slot == 8:
-            photo, kind = render_crop(text, style, seed=photo_seed), "crop"
-        elif slot == 9:
-            size = LARGE_SIZES[int(rng.integers(len(LARGE_SIZES)))]
-            photo, kind = render_photo(text, style, seed=photo_seed, size=size), "large"
-        else:
-            photo, kind = render_photo(text, style, seed=photo_seed), "640x480"
+        photo, kind = rendered_photo(seed, index)
         samples.append(_sample(f"rendered_{index:04d}", photo.image, photo.value, kind, folder))
     return samples
 
