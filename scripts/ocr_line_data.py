@@ -56,7 +56,7 @@ def hard_style(rng: np.random.Generator) -> LcdStyle:
         slant_deg=float(rng.choice([0.0, rng.uniform(0, 16), rng.uniform(5, 16)])),
         ghost=float(rng.choice([0.0, rng.uniform(0.03, 0.2), rng.uniform(0.15, 0.42)])),
         small_tenths=style.small_tenths or bool(rng.random() < 0.3),
-        small_ratio=float(rng.uniform(0.3, 0.78)),
+        small_ratio=float(rng.uniform(0.3, 0.92)),
         tenths_gap=float(rng.choice([0.0, rng.uniform(0.0, 0.6)])),
         lcd_label=str(rng.choice(["kWh", "kWh", "", "KWH", "Rp", "CkWh", "kW"])),
         scratches=0,  # drawn below, after the crop
@@ -76,7 +76,7 @@ def _slots(rng: np.random.Generator, style: LcdStyle) -> tuple[list[Slot], list[
         return blank, []
     decimals = 1 if style.small_tenths and rng.random() < 0.85 else style.decimals
     slots = display_slots(random_text(rng, style.positions, decimals), style)
-    if slots[-1].small and rng.random() < 0.7:
+    if slots[-1].small and style.small_ratio < 0.7 and rng.random() < 0.7:  # visibly small
         return [replace(s, point_after=False) for s in slots], slots
     return slots, slots
 
@@ -129,8 +129,9 @@ def line_sample(rng: np.random.Generator) -> tuple[Image, str]:
     label = _cut_label(labelled, first, last) if labelled else ""
     _, ay0, _, ay1 = lcd.digit_area
     loose = 0.45 if rng.random() < 0.6 else 0.1  # often the digits fill the crop
+    bottom_cut = 0.03 if any(s.point_after for s in slots) else 0.12  # a lit point stays seen
     y0 = ay0 - digit_h * float(rng.uniform(-0.12, loose))
-    y1 = ay1 + digit_h * float(rng.uniform(-0.12, loose))
+    y1 = ay1 + digit_h * float(rng.uniform(-bottom_cut, loose))
     image = _contrast(image, style, rng)
     edge_cut = x0 > boxes[0][0] or x1 < boxes[-1][2]
     crop = _warp(image, (x0, y0, x1, y1), rng, turn=0.0 if edge_cut else 1.0)
