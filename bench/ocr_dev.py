@@ -36,6 +36,7 @@ from ocr_line_data import line_sample  # noqa: E402
 
 import ocr  # noqa: E402
 import ocr.line_model  # noqa: E402
+import ocr.reader  # noqa: E402
 from ocr.locate import rectify  # noqa: E402
 from ocr.reader import read_line_image  # noqa: E402
 
@@ -123,12 +124,17 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="another line_ctc.onnx")
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--crops", type=int, default=1000)
+    parser.add_argument(
+        "--max-point-doubt", type=float, default=None, help="gate setting to try instead"
+    )
     parser.add_argument("--real", action="store_true", help="also measure the real crops")
     parser.add_argument("--dataset", type=Path, default=DATASET)
     args = parser.parse_args()
     if args.model:
         ocr.line_model.MODEL_PATH = args.model.resolve()
-    print(f"model: {ocr.line_model.MODEL_PATH}")
+    if args.max_point_doubt is not None:
+        ocr.reader.MAX_POINT_DOUBT = args.max_point_doubt
+    print(f"model: {ocr.line_model.MODEL_PATH}, max point doubt {ocr.reader.MAX_POINT_DOUBT}")
     if args.photos:
         whole, true_quad = photos(args.photos)
         print(whole.line(f"photos (seed {PHOTO_SEED}), located"))
