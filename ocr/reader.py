@@ -77,6 +77,15 @@ def _other_views(crop: Image) -> list[Image]:
     return [np.asarray(padded, np.uint8), np.asarray(stretched, np.uint8)]
 
 
+def _doubt(guess: LineGuess) -> str | None:
+    """Why one view's reading is not sure enough, or None."""
+    if min(guess.char_confidences) < MIN_CHAR_CONFIDENCE:
+        return "a character is ambiguous"
+    if guess.point_doubt > MAX_POINT_DOUBT:
+        return "a decimal point may be hidden"
+    return None
+
+
 def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
     """Read a crop that holds the line of digits (any polarity, colour or grey).
 
@@ -97,20 +106,16 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
         return _unreadable("display shows a message, not a number", quad)
     if not NUMBER.match(guess.text) or len(guess.text) > MAX_DIGITS + 1:
         return _unreadable("implausible number", quad)
+    if doubt := _doubt(guess):
+        return _unreadable(doubt, quad)
     confidence = min(guess.char_confidences)
-    if confidence < MIN_CHAR_CONFIDENCE:
-        return _unreadable("a character is ambiguous", quad)
-    if guess.point_doubt > MAX_POINT_DOUBT:
-        return _unreadable("a decimal point may be hidden", quad)
     for view in _other_views(crop):
         other = read_line(view)
         if other.text != guess.text:
             return _unreadable("two views of the line disagree", quad)
+        if doubt := _doubt(other):
+            return _unreadable(doubt, quad)
         confidence = min(confidence, *other.char_confidences)
-        if confidence < MIN_CHAR_CONFIDENCE:
-            return _unreadable("a character is ambiguous", quad)
-        if other.point_doubt > MAX_POINT_DOUBT:
-            return _unreadable("a decimal point may be hidden", quad)
     text = displayed_text(guess.text)
     digits = _guess_boxes(guess, crop)
     return Reading(
