@@ -225,7 +225,10 @@ def test_topup_from_telegram_is_typed_once_and_confirmed(system: System) -> None
 
 def test_topup_from_blynk_is_typed_once_and_confirmed(system: System) -> None:
     """A token written on V0 in the Blynk app: one keypad command, CONFIRMED on V3."""
-    shown_before = len(system.cloud.of("V3"))  # V3 also showed the Telegram top-up
+    # V3 also shows the Telegram top-up; its last state reaches the Blynk server after the
+    # Telegram message the previous test waited for, so wait for it before counting.
+    assert wait_for(lambda: system.cloud.last("V3") == "CONFIRMED", 20), system.cloud.of("V3")
+    shown_before = len(system.cloud.of("V3"))
 
     def shown() -> list[str]:
         return system.cloud.of("V3")[shown_before:]
