@@ -3,7 +3,7 @@
 ``line_sample`` draws one LCD face-on with ``tokenmeter.sim.render_lcd`` in a widely
 randomised style, cuts a tight box around the digits (sometimes through the top,
 bottom or an edge digit), and then damages it the way cheap cameras and old meter
-covers do: low ink contrast, strong unlit "ghost" segments, blur, glare spots,
+covers do: low ink contrast, fading segments, strong unlit "ghost" segments, blur, glare spots,
 scratches, dirt, colour casts, uneven light, noise, JPEG. The damage was chosen by
 looking at what photos of meter LCDs suffer from in general; no real photo, label
 or pixel is used.
@@ -55,6 +55,7 @@ def hard_style(rng: np.random.Generator) -> LcdStyle:
         segment_gap=float(rng.uniform(0.03, 0.25)),
         slant_deg=float(rng.choice([0.0, rng.uniform(0, 16), rng.uniform(5, 16)])),
         ghost=float(rng.choice([0.0, rng.uniform(0.03, 0.2), rng.uniform(0.15, 0.42)])),
+        segment_fade=float(rng.choice([0.0, 0.0, rng.uniform(0.1, 0.55)])),
         small_tenths=style.small_tenths or bool(rng.random() < 0.3),
         small_ratio=float(rng.uniform(0.3, 0.92)),
         tenths_gap=float(rng.choice([0.0, rng.uniform(0.0, 0.6)])),

@@ -129,6 +129,7 @@ def draw_lcd(slots: list[Slot], style: LcdStyle, digit_h: float) -> LcdDrawing:
     height = round(digit_h + 2 * margin)
     lit = np.zeros((height, width), np.uint8)
     ghost = np.zeros((height, width), np.uint8)
+    fade = np.random.default_rng(zlib.crc32(repr((style, slots)).encode()))
     base_y = margin + digit_h
     x = margin
     boxes: list[tuple[float, float, float, float]] = []
@@ -141,7 +142,12 @@ def draw_lcd(slots: list[Slot], style: LcdStyle, digit_h: float) -> LcdDrawing:
         for name in SEGMENTS:
             polygon = _segment_polygon(name, x, base_y - h, w, h, t, style)
             polygon[:, 0] += (base_y - polygon[:, 1]) * slant
-            _fill(lit if name in lit_segments else ghost, polygon)
+            if name not in lit_segments:
+                _fill(ghost, polygon)
+            elif style.segment_fade > 0:
+                _fill(lit, polygon, 255 * (1 - style.segment_fade * float(fade.random())))
+            else:
+                _fill(lit, polygon)
         point_x = x + w + spacing / 2
         size = min(stroke * style.point_size, spacing * 0.6)
         if slot.point_after or style.ghost_points:
@@ -312,9 +318,9 @@ def _segment_polygon(
     )
 
 
-def _fill(mask: npt.NDArray[np.uint8], polygon: Points) -> None:
+def _fill(mask: npt.NDArray[np.uint8], polygon: Points, value: float = 255) -> None:
     pts = np.round(polygon * SCALE).astype(np.int32)
-    cv2.fillPoly(mask, [pts], 255, cv2.LINE_AA, SHIFT)
+    cv2.fillPoly(mask, [pts], round(value), cv2.LINE_AA, SHIFT)
 
 
 def _paint(alpha: FloatImage, background: BGR, ink: BGR) -> FloatImage:
