@@ -20,6 +20,11 @@ LOCATE_WIDTH = 480
 MIN_ASPECT = 1.6
 """A line of digits is at least this much wider than tall (two digits or more)."""
 
+BAND_INK = 0.12
+"""A row belongs to a band of strokes when it holds this share of the most inked row."""
+BAND_JOIN = 0.04
+"""Bands of rows closer than this share of the crop height are one band."""
+
 
 def looks_like_crop(grey: Image) -> bool:
     """True when the image is already a tight crop of the digit line."""
@@ -87,11 +92,16 @@ def locate_digits(image: Image) -> Quad | None:
 
 
 def order_corners(points: np.ndarray) -> Quad:
-    """Order four points as top-left, top-right, bottom-right, bottom-left."""
-    by_y = points[np.argsort(points[:, 1])]
-    top = by_y[:2][np.argsort(by_y[:2, 0])]
-    bottom = by_y[2:][np.argsort(by_y[2:, 0])]
-    tl, tr, br, bl = top[0], top[1], bottom[1], bottom[0]
+    """Order the four corners of a convex quad as top-left, top-right, bottom-right,
+    bottom-left, for any tilt under 45 degrees and any width (a long thin line tilted
+    by a few degrees has its top-right corner lower than its bottom-left one)."""
+    pts = np.asarray(points, np.float64).reshape(4, 2)
+    centre = pts.mean(axis=0)
+    # clockwise on screen (y grows downwards); the top edge is the one running right
+    cyclic = pts[np.argsort(np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0]))]
+    steps = np.roll(cyclic, -1, axis=0) - cyclic
+    first = int(np.argmax(steps[:, 0] - np.abs(steps[:, 1])))
+    tl, tr, br, bl = np.roll(cyclic, -first, axis=0)
     return (
         (float(tl[0]), float(tl[1])),
         (float(tr[0]), float(tr[1])),
@@ -121,11 +131,36 @@ def rectify(image: Image, quad: Quad, height: int = 64) -> Image:
     )
 
 
+def _digit_band(mask: np.ndarray) -> tuple[int, int] | None:
+    """Top and bottom row of the digits: the run of inked rows holding the most ink.
+
+    Indicator marks above the digits and printed text below them are runs of their
+    own, split from the digits by a few empty rows; runs closer than ``BAND_JOIN`` of
+    the height are one (the thin parts of a digit, between its horizontal bars, are
+    still inked rows).
+    """
+    rows = mask.mean(axis=1)
+    peak = float(rows.max())
+    if peak <= 0:
+        return None
+    inked = np.flatnonzero(rows > BAND_INK * peak)
+    join = max(1, round(BAND_JOIN * mask.shape[0]))
+    runs: list[tuple[int, int]] = []
+    for row in inked.tolist():
+        if runs and row - runs[-1][1] <= join:
+            runs[-1] = (runs[-1][0], row + 1)
+        else:
+            runs.append((row, row + 1))
+    return max(runs, key=lambda run: float(rows[run[0] : run[1]].sum()))
+
+
 def refine(image: Image, quad: Quad, height: int = 96) -> Quad:
     """Shrink a rough quad (which may hold the whole LCD window) to the digit line.
 
     Inside the rectified quad the frame edges are removed as long lines; the band
-    of rows and the span of columns holding the remaining strokes are the digits.
+    of rows holding most of the remaining strokes, and the span of columns inked
+    within it, are the digits. A band too short or too narrow to be a line of
+    digits leaves the quad as it was.
     """
     crop = rectify(image, quad, height)
     grey = brightest(crop)
@@ -136,16 +171,17 @@ def refine(image: Image, quad: Quad, height: int = 96) -> Quad:
     if level <= 0:
         return quad
     mask = strokes > 0.35 * level
-    rows = mask.mean(axis=1)
-    inked_rows = np.flatnonzero(rows > 0.3 * rows.max())
-    if inked_rows.size == 0:
+    band = _digit_band(mask)
+    if band is None:
         return quad
-    top, bottom = int(inked_rows[0]), int(inked_rows[-1]) + 1
+    top, bottom = band
     columns = mask[top:bottom].mean(axis=0)
     inked_cols = np.flatnonzero(columns > 0.05)
     if inked_cols.size == 0 or bottom - top < 0.2 * height:
         return quad
     left, right = int(inked_cols[0]), int(inked_cols[-1]) + 1
+    if right - left < MIN_ASPECT * (bottom - top):
+        return quad
     pad_y, pad_x = 0.12 * (bottom - top), 0.25 * (bottom - top)
     width = crop.shape[1]
     box = np.array(

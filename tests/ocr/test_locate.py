@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from ocr.locate import locate_digits, looks_like_crop, rectify
+from ocr.locate import locate_digits, looks_like_crop, order_corners, rectify, refine
 from tests.ocr.drawing import draw_digits
 
 
@@ -37,3 +38,32 @@ def test_rectify_size() -> None:
     image = np.zeros((100, 200, 3), np.uint8)
     out = rectify(image, ((0.0, 0.0), (199.0, 0.0), (199.0, 49.0), (0.0, 49.0)), 50)
     assert out.shape[0] == 50 and 190 <= out.shape[1] <= 210
+
+
+def test_corners_of_a_long_tilted_line_are_ordered() -> None:
+    """A thin line tilted 9 degrees has its top-right corner below its bottom-left one:
+    the order still follows the line, whatever order the points come in."""
+    rect = ((300.0, 220.0), (250.0, 34.0), 9.0)
+    points = cv2.boxPoints(rect)
+    for shift in range(4):
+        tl, tr, br, bl = order_corners(np.roll(points, shift, axis=0))
+        assert tr[1] > bl[1]  # the case a sort by height gets wrong
+        assert tl[0] < tr[0] and bl[0] < br[0]
+        assert tl[1] < bl[1] and tr[1] < br[1]
+        assert np.hypot(tr[0] - tl[0], tr[1] - tl[1]) > 240
+
+
+def test_refine_keeps_the_digits_and_drops_marks_above_them() -> None:
+    """In an LCD window with indicator marks above the digits, the refined quad is the
+    digit band: as tall as the digits, not stretched up to the marks."""
+    crop = draw_digits("90381")  # digits from row 10 to 70
+    window = np.full((130, crop.shape[1] + 40, 3), (170, 200, 160), np.uint8)
+    window[50 : 50 + crop.shape[0], 20 : 20 + crop.shape[1]] = crop
+    for x in range(40, window.shape[1] - 40, 60):  # indicator marks, a gap above the digits
+        cv2.rectangle(window, (x, 22), (x + 14, 34), (40, 40, 40), -1)
+    h, w = window.shape[:2]
+    whole = ((0.0, 0.0), (w - 1.0, 0.0), (w - 1.0, h - 1.0), (0.0, h - 1.0))
+    tl, tr, br, bl = refine(window, whole)
+    assert 40 <= tl[1] <= 60 and 40 <= tr[1] <= 60  # below the marks (rows 22-34)
+    assert 118 <= bl[1] <= 130 and 118 <= br[1] <= 130
+    assert tl[0] < 40 and tr[0] > 20 + crop.shape[1] - 30
