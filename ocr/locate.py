@@ -22,8 +22,10 @@ MIN_ASPECT = 1.6
 
 BAND_INK = 0.12
 """A row belongs to a band of strokes when it holds this share of the most inked row."""
-BAND_JOIN = 0.04
-"""Bands of rows closer than this share of the crop height are one band."""
+BAND_GAP = 0.12
+"""Bands of rows further apart than this share of the crop height are never joined."""
+BAND_SHARE = 0.3
+"""A band beside the digits joins them when it holds this share of their ink."""
 
 
 def looks_like_crop(grey: Image) -> bool:
@@ -132,26 +134,41 @@ def rectify(image: Image, quad: Quad, height: int = 64) -> Image:
 
 
 def _digit_band(mask: np.ndarray) -> tuple[int, int] | None:
-    """Top and bottom row of the digits: the run of inked rows holding the most ink.
+    """Top and bottom row of the digits: the run of inked rows holding the most ink,
+    joined with the runs beside it that hold a good share of ink too.
 
-    Indicator marks above the digits and printed text below them are runs of their
-    own, split from the digits by a few empty rows; runs closer than ``BAND_JOIN`` of
-    the height are one (the thin parts of a digit, between its horizontal bars, are
-    still inked rows).
+    Indicator marks above the digits are a run of their own, a few empty rows away
+    and with little ink. The upper and lower halves of the digits can be runs of
+    their own too (the gap between a digit's upper and lower segments, with no
+    middle bar lit), but each half holds much ink.
     """
     rows = mask.mean(axis=1)
     peak = float(rows.max())
     if peak <= 0:
         return None
-    inked = np.flatnonzero(rows > BAND_INK * peak)
-    join = max(1, round(BAND_JOIN * mask.shape[0]))
-    runs: list[tuple[int, int]] = []
-    for row in inked.tolist():
-        if runs and row - runs[-1][1] <= join:
-            runs[-1] = (runs[-1][0], row + 1)
+    runs: list[list[int]] = []
+    for row in np.flatnonzero(rows > BAND_INK * peak).tolist():
+        if runs and row == runs[-1][1]:
+            runs[-1][1] = row + 1
         else:
-            runs.append((row, row + 1))
-    return max(runs, key=lambda run: float(rows[run[0] : run[1]].sum()))
+            runs.append([row, row + 1])
+    ink = [float(rows[a:b].sum()) for a, b in runs]
+    first = last = int(np.argmax(ink))
+    reach = BAND_GAP * mask.shape[0]
+    while True:
+        total = sum(ink[first : last + 1])
+        near = [
+            k
+            for k in (first - 1, last + 1)
+            if 0 <= k < len(runs)
+            and (abs(runs[k][0] - runs[last][1]) if k > last else runs[first][0] - runs[k][1])
+            <= reach
+            and ink[k] >= BAND_SHARE * total
+        ]
+        if not near:
+            return runs[first][0], runs[last][1]
+        best = max(near, key=lambda k: ink[k])
+        first, last = min(first, best), max(last, best)
 
 
 def refine(image: Image, quad: Quad, height: int = 96) -> Quad:
@@ -166,7 +183,7 @@ def refine(image: Image, quad: Quad, height: int = 96) -> Quad:
     grey = brightest(crop)
     dark, light = stroke_maps(grey, max(5, height // 6))
     strokes = dark if float(np.percentile(dark, 97)) >= float(np.percentile(light, 97)) else light
-    strokes = remove_long_lines(strokes, int(0.8 * height))
+    strokes = remove_long_lines(strokes, int(0.65 * height))  # the frame: 0.85 of the height
     level = float(np.percentile(strokes, 99))
     if level <= 0:
         return quad
