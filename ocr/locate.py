@@ -20,6 +20,11 @@ LOCATE_WIDTH = 480
 MIN_ASPECT = 1.6
 """A line of digits is at least this much wider than tall (two digits or more)."""
 
+JOIN_WIDTHS = (11, 25)
+"""Gaps between digits closed when joining strokes into lines (px at LOCATE_WIDTH): a
+narrow join keeps a line apart from its neighbours, a wide one spans large digits
+set far apart. The joined line's area ranks it above its parts."""
+
 BAND_INK = 0.12
 """A row belongs to a band of strokes when it holds this share of the most inked row."""
 BAND_GAP = 0.12
@@ -35,15 +40,15 @@ def looks_like_crop(grey: Image) -> bool:
 
 
 def _candidate_boxes(
-    strokes: np.ndarray, min_height: float
+    strokes: np.ndarray, min_height: float, join_width: int
 ) -> list[tuple[float, cv2.typing.RotatedRect]]:
-    """(score, rotated rect) for each band of joined strokes."""
+    """(score, rotated rect) for each band of strokes joined across ``join_width`` px."""
     level = float(np.percentile(strokes, 99))
     if level < 12:
         return []
     _, mask = cv2.threshold(strokes, 0.35 * level, 255, cv2.THRESH_BINARY)
     mask = mask.astype(np.uint8)
-    join = cv2.getStructuringElement(cv2.MORPH_RECT, (11, 5))
+    join = cv2.getStructuringElement(cv2.MORPH_RECT, (join_width, 5))
     joined = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, join)
     joined = cv2.morphologyEx(joined, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -66,6 +71,15 @@ def _candidate_boxes(
     return boxes
 
 
+def _same_line(a: cv2.typing.RotatedRect, b: cv2.typing.RotatedRect) -> bool:
+    """Two boxes cover nearly the same place (their intersection is 70 % of the larger)."""
+    kind, points = cv2.rotatedRectangleIntersection(a, b)
+    if kind == cv2.INTERSECT_NONE or points is None:
+        return False
+    larger = max(a[1][0] * a[1][1], b[1][0] * b[1][1])
+    return float(cv2.contourArea(points)) >= 0.7 * larger
+
+
 def locate_candidates(image: Image, limit: int = 3) -> list[Quad]:
     """Up to ``limit`` quads (TL, TR, BR, BL, image px) around lines of strokes, best first."""
     grey = brightest(image)
@@ -78,10 +92,16 @@ def locate_candidates(image: Image, limit: int = 3) -> list[Quad]:
     dark, light = stroke_maps(small, 13)
     boxes: list[tuple[float, cv2.typing.RotatedRect]] = []
     for strokes in (dark, light):
-        boxes.extend(_candidate_boxes(np.clip(strokes, 0, 255).astype(np.uint8), 8.0))
+        clipped = np.clip(strokes, 0, 255).astype(np.uint8)
+        for join_width in JOIN_WIDTHS:
+            boxes.extend(_candidate_boxes(clipped, 8.0, join_width))
     boxes.sort(key=lambda b: -b[0])
+    chosen: list[cv2.typing.RotatedRect] = []
+    for _, rect in boxes:
+        if not any(_same_line(rect, other) for other in chosen):  # one line, two joins
+            chosen.append(rect)
     quads: list[Quad] = []
-    for _, ((cx, cy), (rw, rh), angle) in boxes[:limit]:
+    for (cx, cy), (rw, rh), angle in chosen[:limit]:
         grown = ((cx, cy), (rw + 3.0 * rh, rh * 1.6), angle)
         quads.append(order_corners(cv2.boxPoints(grown) / scale))
     return quads
