@@ -219,7 +219,8 @@ def refine(image: Image, quad: Quad, height: int = 96) -> Quad:
     left, right = int(inked_cols[0]), int(inked_cols[-1]) + 1
     if right - left < MIN_ASPECT * (bottom - top):
         return quad
-    pad_y, pad_x = 0.12 * (bottom - top), 0.25 * (bottom - top)
+    # half a digit height each side: a leading "1" has its ink at the right of its cell
+    pad_y, pad_x = 0.12 * (bottom - top), 0.5 * (bottom - top)
     width = crop.shape[1]
     box = np.array(
         [
