@@ -40,34 +40,37 @@ def looks_like_crop(grey: Image) -> bool:
 
 
 def _candidate_boxes(
-    strokes: np.ndarray, min_height: float, join_width: int
+    strokes: np.ndarray, min_height: float
 ) -> list[tuple[float, cv2.typing.RotatedRect]]:
-    """(score, rotated rect) for each band of strokes joined across ``join_width`` px."""
+    """(score, rotated rect) for each band of joined strokes, at each of JOIN_WIDTHS."""
     level = float(np.percentile(strokes, 99))
     if level < 12:
         return []
     _, mask = cv2.threshold(strokes, 0.35 * level, 255, cv2.THRESH_BINARY)
     mask = mask.astype(np.uint8)
-    join = cv2.getStructuringElement(cv2.MORPH_RECT, (join_width, 5))
-    joined = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, join)
-    joined = cv2.morphologyEx(joined, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     boxes: list[tuple[float, cv2.typing.RotatedRect]] = []
-    for contour in contours:
-        rect = cv2.minAreaRect(contour)
-        (_, _), (rw, rh), angle = rect
-        if rw < rh:  # make the long side horizontal
-            rw, rh, angle = rh, rw, angle - 90.0
-        angle = (angle + 90.0) % 180.0 - 90.0
-        if abs(angle) > 20 or rh < min_height or rw < MIN_ASPECT * rh:
-            continue
-        box_mask = np.zeros_like(mask)
-        cv2.drawContours(box_mask, [contour], -1, 255, thickness=-1)
-        fill = float(cv2.countNonZero(cv2.bitwise_and(mask, box_mask))) / max(1.0, rw * rh)
-        if fill < 0.12:
-            continue
-        score = rh * rh * min(rw / rh, 8.0) * fill
-        boxes.append((score, ((rect[0][0], rect[0][1]), (rw, rh), angle)))
+    for join_width in JOIN_WIDTHS:
+        join = cv2.getStructuringElement(cv2.MORPH_RECT, (join_width, 5))
+        joined = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, join)
+        joined = cv2.morphologyEx(joined, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        for contour in contours:
+            rect = cv2.minAreaRect(contour)
+            (_, _), (rw, rh), angle = rect
+            if rw < rh:  # make the long side horizontal
+                rw, rh, angle = rh, rw, angle - 90.0
+            angle = (angle + 90.0) % 180.0 - 90.0
+            if abs(angle) > 20 or rh < min_height or rw < MIN_ASPECT * rh:
+                continue
+            x, y, w, h = cv2.boundingRect(contour)
+            inside = np.zeros((h, w), np.uint8)
+            cv2.drawContours(inside, [contour], -1, 255, thickness=-1, offset=(-x, -y))
+            stroked = cv2.bitwise_and(mask[y : y + h, x : x + w], inside)
+            fill = float(cv2.countNonZero(stroked)) / max(1.0, rw * rh)
+            if fill < 0.12:
+                continue
+            score = rh * rh * min(rw / rh, 8.0) * fill
+            boxes.append((score, ((rect[0][0], rect[0][1]), (rw, rh), angle)))
     return boxes
 
 
@@ -92,9 +95,7 @@ def locate_candidates(image: Image, limit: int = 3) -> list[Quad]:
     dark, light = stroke_maps(small, 13)
     boxes: list[tuple[float, cv2.typing.RotatedRect]] = []
     for strokes in (dark, light):
-        clipped = np.clip(strokes, 0, 255).astype(np.uint8)
-        for join_width in JOIN_WIDTHS:
-            boxes.extend(_candidate_boxes(clipped, 8.0, join_width))
+        boxes.extend(_candidate_boxes(np.clip(strokes, 0, 255).astype(np.uint8), 8.0))
     boxes.sort(key=lambda b: -b[0])
     chosen: list[cv2.typing.RotatedRect] = []
     for _, rect in boxes:
