@@ -7,6 +7,8 @@ import numpy as np
 
 from ocr.locate import locate_digits, looks_like_crop, order_corners, rectify, refine
 from tests.ocr.drawing import draw_digits
+from tokenmeter.sim.render_lcd import display_slots, draw_lcd
+from tokenmeter.sim.render_style import LcdStyle
 
 
 def test_crop_shape_is_recognised() -> None:
@@ -67,3 +69,16 @@ def test_refine_keeps_the_digits_and_drops_marks_above_them() -> None:
     assert 40 <= tl[1] <= 60 and 40 <= tr[1] <= 60  # below the marks (rows 22-34)
     assert 118 <= bl[1] <= 130 and 118 <= br[1] <= 130
     assert tl[0] < 40 and tr[0] > 20 + crop.shape[1] - 30
+
+
+def test_refine_keeps_both_halves_of_digits_without_a_middle_bar() -> None:
+    """Digits with no middle bar lit ("1", "0", "7") and wide gaps between segments have
+    empty rows between their upper and lower halves; the refined band holds both."""
+    style = LcdStyle(segment_gap=0.5, stroke=0.14, lcd_label="", ghost=0.0)
+    lcd = draw_lcd(display_slots("10170", style), style, 40.0)
+    window = np.clip(lcd.image, 0, 255).astype(np.uint8)
+    h, w = window.shape[:2]
+    whole = ((0.0, 0.0), (w - 1.0, 0.0), (w - 1.0, h - 1.0), (0.0, h - 1.0))
+    tl, _tr, _br, bl = refine(window, whole)
+    _x0, top, _x1, bottom = lcd.digit_area
+    assert tl[1] <= top + 2 and bl[1] >= bottom - 2
