@@ -8,14 +8,17 @@ scratches, dirt, colour casts, uneven light, noise, JPEG. The damage was chosen 
 looking at what photos of meter LCDs suffer from in general; no real photo, label
 or pixel is used.
 
-Label rule for cut digits: a digit at the edge of the crop that is less than 60 %
-visible is not part of the label (it cannot be read); one 60-85 % visible is never
-generated, so the rule is never ambiguous.
+Label rule for cut digits: a digit at the edge of the crop with less than 60 % of
+its lit segments visible is not part of the label (it cannot be read); one with
+60-85 % visible is never generated, so the rule is never ambiguous. Visibility is
+measured on the digit's ink, not its cell: a "1" whose cell is half cut away is
+still a whole "1".
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 
 import cv2
@@ -82,18 +85,46 @@ def _slots(rng: np.random.Generator, style: LcdStyle) -> tuple[list[Slot], list[
     return slots, slots
 
 
+def _lit_share(
+    image: Image, style: LcdStyle, box: tuple[float, float, float, float], x0: float, x1: float
+) -> float:
+    """Share of a digit's lit ink (not its cell: a "1" lives at the right of its cell)
+    that falls between columns ``x0`` and ``x1`` of the face-on LCD; 1 for a blank."""
+    bx0, by0, bx1, by1 = box
+    c0, c1 = max(0, math.floor(bx0) - 1), min(image.shape[1], math.ceil(bx1) + 1)
+    r0, r1 = max(0, math.floor(by0)), min(image.shape[0], math.ceil(by1))
+    background = np.array(style.background, np.float32)
+    span = np.array(style.ink, np.float32) - background
+    alpha = (image[r0:r1, c0:c1] - background) @ span / max(float(span @ span), 1.0)
+    columns = (alpha > 0.6).sum(axis=0).astype(np.float64)  # lit; ghosts stay under 0.45
+    total = float(columns.sum())
+    if total == 0:
+        return 1.0
+    centres = np.arange(c0, c1) + 0.5
+    return float(columns[(centres >= x0) & (centres < x1)].sum() / total)
+
+
 def _horizontal_cut(
     rng: np.random.Generator,
     boxes: list[tuple[float, float, float, float]],
     digit_h: float,
     width: float,
+    share: Callable[[int, float, float], float],
 ) -> tuple[float, float, int, int]:
-    """x0, x1 of the crop and the first/last slot index kept in the label."""
+    """x0, x1 of the crop and the first/last slot index kept in the label.
+
+    A cut through an edge digit keeps it in the label when at least 85 % of its lit
+    ink is inside the crop and drops it under 60 %; in between (neither readable nor
+    clearly gone) the cut moves out of the digit."""
     first, last = 0, len(boxes) - 1
     if rng.random() < 0.12 and len(boxes) > 3:  # through the first digit
         bx0, _, bx1, _ = boxes[0]
         x0 = bx0 + (bx1 - bx0) * float(rng.uniform(0.4, 0.97))
-        first = 1
+        seen = share(0, x0, width)
+        if seen < 0.6:
+            first = 1
+        elif seen < 0.85:
+            x0 = bx0
     elif rng.random() < 0.1:  # a sliver of the first digit cut off: still readable
         bx0, _, bx1, _ = boxes[0]
         x0 = bx0 + (bx1 - bx0) * float(rng.uniform(0.0, 0.12))
@@ -102,7 +133,11 @@ def _horizontal_cut(
     if rng.random() < 0.12 and len(boxes) - first > 3:  # through the last digit
         bx0, _, bx1, _ = boxes[-1]
         x1 = bx0 + (bx1 - bx0) * float(rng.uniform(0.03, 0.6))
-        last = len(boxes) - 2
+        seen = share(len(boxes) - 1, 0.0, x1)
+        if seen < 0.6:
+            last = len(boxes) - 2
+        elif seen < 0.85:
+            x1 = bx1
     elif rng.random() < 0.15:  # a sliver of the last digit cut off: still readable
         bx0, _, bx1, _ = boxes[-1]
         x1 = bx1 - (bx1 - bx0) * float(rng.uniform(0.0, 0.12))
@@ -112,10 +147,9 @@ def _horizontal_cut(
 
 
 def _cut_label(slots: list[Slot], first: int, last: int) -> str:
-    kept = slots[first : last + 1]
-    if last < len(slots) - 1:  # the cut digit takes the point before it along
-        kept = [*kept[:-1], replace(kept[-1], point_after=False)]
-    return _label(kept)
+    """The label of the slots kept; a point before a dropped last digit is still seen,
+    so it stays (and the reader refuses "12.": the decimals are cut off)."""
+    return _label(slots[first : last + 1])
 
 
 def line_sample(rng: np.random.Generator) -> tuple[Image, str]:
@@ -126,7 +160,13 @@ def line_sample(rng: np.random.Generator) -> tuple[Image, str]:
     lcd = draw_lcd(slots, style, digit_h)
     image = lcd.image
     boxes = list(lcd.digit_boxes)
-    x0, x1, first, last = _horizontal_cut(rng, boxes, digit_h, image.shape[1])
+    x0, x1, first, last = _horizontal_cut(
+        rng,
+        boxes,
+        digit_h,
+        image.shape[1],
+        lambda k, a, b: _lit_share(image, style, boxes[k], a, b),
+    )
     label = _cut_label(labelled, first, last) if labelled else ""
     _, ay0, _, ay1 = lcd.digit_area
     loose = 0.45 if rng.random() < 0.6 else 0.1  # often the digits fill the crop
