@@ -29,7 +29,7 @@ from tests.e2e.conftest import (
     write_config,
 )
 from tests.mqtt_watch import TopicWatcher
-from tests.servers.telegram_api import FakeBotApi
+from tests.servers.telegram_api import ApiCall, FakeBotApi
 from tokenmeter.devices.broker import LocalBroker
 from tokenmeter.domain import ReadingStatus, TopUpStatus, mask_token, normalize_token
 from tokenmeter.sim.keypad_device import SimulatedKeypadDevice
@@ -204,9 +204,14 @@ def test_topup_from_telegram_is_typed_once_and_confirmed(system: System) -> None
     """/isi kos <token> and "Ya, isi": one keypad command, CONFIRMED with the credit."""
     api = system.api
     before = len(list(api.sent_messages(OWNER)))
+
+    def prompts() -> list[ApiCall]:  # the scheduled report may arrive meanwhile
+        new = list(api.sent_messages(OWNER))[before:]
+        return [m for m in new if "Ya, isi" in str(m.params.get("reply_markup", ""))]
+
     api.send_text(OWNER, f"/isi kos {TELEGRAM_TOKEN}")
-    assert api.wait_until(lambda: len(list(api.sent_messages(OWNER))) > before, 20)
-    confirm = list(api.sent_messages(OWNER))[before]
+    assert api.wait_until(lambda: bool(prompts()), 20)
+    confirm = prompts()[0]
     button = confirm.params["reply_markup"]["inline_keyboard"][0][0]
     assert button["text"] == "Ya, isi"
     api.press(OWNER, confirm.message_id, button["callback_data"])
