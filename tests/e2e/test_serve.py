@@ -64,9 +64,10 @@ class System:
 
 
 def next_slot(now: datetime) -> datetime:
-    """The next whole minute at least 15 s away (time for the service to start)."""
+    """The next whole minute at least 25 s away (time for the service to start
+    and answer /cektoken before the scheduled check reads the same meter)."""
     slot = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
-    return slot if (slot - now).total_seconds() >= 15 else slot + timedelta(minutes=1)
+    return slot if (slot - now).total_seconds() >= 25 else slot + timedelta(minutes=1)
 
 
 @pytest.fixture(scope="module")
