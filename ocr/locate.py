@@ -8,6 +8,8 @@ separate blobs; printed labels are smaller than the digits and lose on area.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -178,14 +180,9 @@ def _digit_band(mask: np.ndarray) -> tuple[int, int] | None:
     reach = BAND_GAP * mask.shape[0]
     while True:
         total = sum(ink[first : last + 1])
-        near = [
-            k
-            for k in (first - 1, last + 1)
-            if 0 <= k < len(runs)
-            and (abs(runs[k][0] - runs[last][1]) if k > last else runs[first][0] - runs[k][1])
-            <= reach
-            and ink[k] >= BAND_SHARE * total
-        ]
+        gaps = {first - 1: runs[first][0] - runs[first - 1][1] if first > 0 else math.inf}
+        gaps[last + 1] = runs[last + 1][0] - runs[last][1] if last + 1 < len(runs) else math.inf
+        near = [k for k, gap in gaps.items() if gap <= reach and ink[k] >= BAND_SHARE * total]
         if not near:
             return runs[first][0], runs[last][1]
         best = max(near, key=lambda k: ink[k])

@@ -129,7 +129,11 @@ def draw_lcd(slots: list[Slot], style: LcdStyle, digit_h: float) -> LcdDrawing:
     height = round(digit_h + 2 * margin)
     lit = np.zeros((height, width), np.uint8)
     ghost = np.zeros((height, width), np.uint8)
-    fade = np.random.default_rng(zlib.crc32(repr((style, slots)).encode()))
+    fade = (  # fixed per drawing, like everything else the style draws
+        np.random.default_rng(zlib.crc32(repr((style, slots)).encode()))
+        if style.segment_fade > 0
+        else None
+    )
     base_y = margin + digit_h
     x = margin
     boxes: list[tuple[float, float, float, float]] = []
@@ -144,7 +148,7 @@ def draw_lcd(slots: list[Slot], style: LcdStyle, digit_h: float) -> LcdDrawing:
             polygon[:, 0] += (base_y - polygon[:, 1]) * slant
             if name not in lit_segments:
                 _fill(ghost, polygon)
-            elif style.segment_fade > 0:
+            elif fade is not None:
                 _fill(lit, polygon, 255 * (1 - style.segment_fade * float(fade.random())))
             else:
                 _fill(lit, polygon)
