@@ -33,7 +33,7 @@ def test_demo_once_reads_both_meters_and_types_one_topup(tmp_path: Path) -> None
     assert "Traceback" not in output and "\x1b[" not in output, output
     assert "[Rumah] " in output and "[Kos Melati] " in output
     assert "is being typed." in output
-    (topup,) = SqliteStore(tmp_path / "tokenmeter.db").list_topups("kos")
+    (topup,) = SqliteStore(tmp_path / "tokenmeter.db").list_topups("rumah")
     assert topup.source == "demo"
     if done.returncode == 0:
         assert topup.status is TopUpStatus.CONFIRMED

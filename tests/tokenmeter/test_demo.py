@@ -6,9 +6,22 @@ import asyncio
 import io
 from pathlib import Path
 
+import numpy as np
+
+import ocr
 from tokenmeter.app import Core
-from tokenmeter.demo import DEMO_METERS, DemoPrinter, demo_config, demo_token, run_demo
+from tokenmeter.demo import (
+    DEMO_BALANCES,
+    DEMO_METERS,
+    DEMO_TOPUP_METER,
+    DemoPrinter,
+    demo_config,
+    demo_token,
+    run_demo,
+)
 from tokenmeter.domain import TopUpStatus, validate_token
+from tokenmeter.sim.meter import SimulatedMeter
+from tokenmeter.sim.render import render_photo
 from tokenmeter.store.sqlite import SqliteStore
 
 
@@ -58,6 +71,22 @@ async def test_one_cycle_reads_both_meters_and_confirms_the_topup(tmp_path: Path
     assert "[Rumah] Balance " in output and "[Kos Melati] Balance " in output
     assert "One cycle done: success." in output
     (core,) = seen
-    (topup,) = SqliteStore(tmp_path / "tokenmeter.db").list_topups("kos")
+    (topup,) = SqliteStore(tmp_path / "tokenmeter.db").list_topups("rumah")
     assert topup.status is TopUpStatus.CONFIRMED
-    assert core.sim_meters["kos"].tokens_accepted == 1
+    assert core.sim_meters["rumah"].tokens_accepted == 1
+
+
+def test_the_topup_meter_reads_on_every_balance_the_demo_can_end_on() -> None:
+    """The demo's top-up is confirmed by reading the new balance; its meter's simulated
+    display must read on the whole range a random token can lead to, or the demo (and
+    its tests) would fail on some tokens."""
+    meter_id, _ = DEMO_TOPUP_METER
+    seed = SimulatedMeter(meter_id).seed
+    low, high = DEMO_BALANCES
+    misses = []
+    for kwh in np.linspace(low, high, 41):
+        shown = f"{kwh:.2f}"
+        reading = ocr.read_display(render_photo(shown, seed=seed, size=(640, 480)).image)
+        if reading.value != float(shown):
+            misses.append((shown, reading.value, reading.reason))
+    assert not misses, misses
