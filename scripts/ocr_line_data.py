@@ -50,6 +50,7 @@ def random_text(rng: np.random.Generator, positions: int, decimals: int) -> str:
 def hard_style(rng: np.random.Generator) -> LcdStyle:
     """``random_style`` pushed further: thinner strokes, wider gaps, stronger ghosts."""
     style = random_style(rng)
+    over = bool(rng.random() < 0.5)  # many meters print "kWh" above a small tenths digit
     return replace(
         style,
         stroke=float(rng.uniform(0.06, 0.22)),
@@ -59,8 +60,9 @@ def hard_style(rng: np.random.Generator) -> LcdStyle:
         slant_deg=float(rng.choice([0.0, rng.uniform(0, 16), rng.uniform(5, 16)])),
         ghost=float(rng.choice([0.0, rng.uniform(0.03, 0.2), rng.uniform(0.15, 0.42)])),
         segment_fade=float(rng.choice([0.0, 0.0, rng.uniform(0.1, 0.55)])),
-        small_tenths=style.small_tenths or bool(rng.random() < 0.3),
-        small_ratio=float(rng.uniform(0.3, 0.92)),
+        small_tenths=style.small_tenths or bool(rng.random() < 0.4),
+        small_ratio=float(rng.uniform(0.3, 0.5) if over else rng.uniform(0.3, 0.92)),
+        label_over_tenths=over,
         tenths_gap=float(rng.choice([0.0, rng.uniform(0.0, 0.6)])),
         lcd_label=str(rng.choice(["kWh", "kWh", "", "KWH", "Rp", "CkWh", "kW"])),
         scratches=0,  # drawn below, after the crop
@@ -104,18 +106,38 @@ def _lit_share(
     return float(columns[(centres >= x0) & (centres < x1)].sum() / total)
 
 
+def _ink_columns(
+    image: Image, style: LcdStyle, area: tuple[float, float, float, float]
+) -> tuple[float, float]:
+    """First and last column of lit ink in the digit area (the area's sides if none)."""
+    ax0, ay0, ax1, ay1 = (round(v) for v in area)
+    band = image[max(0, ay0) : ay1, max(0, ax0) : ax1]
+    background = np.array(style.background, np.float32)
+    span = np.array(style.ink, np.float32) - background
+    alpha = (band - background) @ span / max(float(span @ span), 1.0)
+    inked = np.flatnonzero((alpha > 0.6).any(axis=0))
+    if inked.size == 0:
+        return float(ax0), float(ax1)
+    return float(max(0, ax0) + inked[0]), float(max(0, ax0) + inked[-1] + 1)
+
+
 def _horizontal_cut(
     rng: np.random.Generator,
     boxes: list[tuple[float, float, float, float]],
     digit_h: float,
     width: float,
     share: Callable[[int, float, float], float],
+    ink: tuple[float, float],
+    point_before_last: bool,
 ) -> tuple[float, float, int, int]:
     """x0, x1 of the crop and the first/last slot index kept in the label.
 
     A cut through an edge digit keeps it in the label when at least 85 % of its lit
     ink is inside the crop and drops it under 60 %; in between (neither readable nor
-    clearly gone) the cut moves out of the digit."""
+    clearly gone) the cut moves out of the digit. The last digit is not cut when a
+    point precedes it: "12." would teach nothing the reader can use. Uncut sides
+    sit a little way out from the outermost ink, often right against it (a leading
+    "1" touching the crop's edge)."""
     first, last = 0, len(boxes) - 1
     if rng.random() < 0.12 and len(boxes) > 3:  # through the first digit
         bx0, _, bx1, _ = boxes[0]
@@ -129,8 +151,8 @@ def _horizontal_cut(
         bx0, _, bx1, _ = boxes[0]
         x0 = bx0 + (bx1 - bx0) * float(rng.uniform(0.0, 0.12))
     else:
-        x0 = boxes[0][0] - digit_h * float(rng.uniform(0.0, 0.7))
-    if rng.random() < 0.12 and len(boxes) - first > 3:  # through the last digit
+        x0 = ink[0] - digit_h * float(rng.uniform(0.0, 0.7 if rng.random() < 0.6 else 0.05))
+    if rng.random() < 0.12 and len(boxes) - first > 3 and not point_before_last:  # the last
         bx0, _, bx1, _ = boxes[-1]
         x1 = bx0 + (bx1 - bx0) * float(rng.uniform(0.03, 0.6))
         seen = share(len(boxes) - 1, 0.0, x1)
@@ -142,13 +164,13 @@ def _horizontal_cut(
         bx0, _, bx1, _ = boxes[-1]
         x1 = bx1 - (bx1 - bx0) * float(rng.uniform(0.0, 0.12))
     else:
-        x1 = boxes[-1][2] + digit_h * float(rng.uniform(0.0, 1.4))
+        x1 = ink[1] + digit_h * float(rng.uniform(0.0, 1.4 if rng.random() < 0.6 else 0.05))
     return max(0.0, x0), min(width, x1), first, last
 
 
 def _cut_label(slots: list[Slot], first: int, last: int) -> str:
-    """The label of the slots kept; a point before a dropped last digit is still seen,
-    so it stays (and the reader refuses "12.": the decimals are cut off)."""
+    """The label of the slots kept. A point before a dropped last digit would stay
+    ("12."), but ``_horizontal_cut`` never drops a digit after a point."""
     return _label(slots[first : last + 1])
 
 
@@ -166,6 +188,8 @@ def line_sample(rng: np.random.Generator) -> tuple[Image, str]:
         digit_h,
         image.shape[1],
         lambda k, a, b: _lit_share(image, style, boxes[k], a, b),
+        _ink_columns(image, style, lcd.digit_area),
+        len(labelled) > 1 and labelled[-2].point_after,
     )
     label = _cut_label(labelled, first, last) if labelled else ""
     _, ay0, _, ay1 = lcd.digit_area

@@ -69,3 +69,59 @@ def test_a_one_whose_cell_is_half_cut_is_still_a_whole_one(data: ModuleType) -> 
     assert data._lit_share(lcd.image, style, one, 0.0, width) == 1.0
     middle = (eight[0] + eight[2]) / 2
     assert 0.3 < data._lit_share(lcd.image, style, eight, middle, width) < 0.7
+
+
+def test_crops_are_often_tight_against_the_outermost_ink(data: ModuleType) -> None:
+    """Real crops often start right at a leading "1"'s ink, far right of its cell; the
+    uncut sides are measured from the ink, never more than 0.7 / 1.4 heights out."""
+    boxes = [(10.0, 0.0, 30.0, 40.0), (40.0, 0.0, 60.0, 40.0), (70.0, 0.0, 90.0, 40.0)]
+    ink = (24.0, 88.0)  # a "1" at the right of the first cell
+
+    def whole(_k: int, _a: float, _b: float) -> float:
+        return 1.0
+
+    tight_left = tight_right = 0
+    for seed in range(300):
+        x0, x1, first, last = data._horizontal_cut(
+            np.random.default_rng(seed), boxes, 40.0, 200.0, whole, ink, False
+        )
+        assert (first, last) == (0, 2)  # three digits: never cut through
+        assert ink[0] - 0.7 * 40 - 1e-9 <= x0 <= ink[0] + 0.12 * 20
+        assert ink[1] - 0.12 * 20 <= x1 <= ink[1] + 1.4 * 40 + 1e-9
+        tight_left += x0 >= ink[0] - 0.05 * 40
+        tight_right += x1 <= ink[1] + 0.05 * 40
+    assert 60 < tight_left < 240 and 60 < tight_right < 240
+
+
+def test_a_digit_after_a_point_is_never_cut_away(data: ModuleType) -> None:
+    """Cutting 12.5 to "12." teaches the network nothing it may use; the cut through
+    the last digit is skipped when a point comes before it."""
+    boxes = [(float(x), 0.0, x + 20.0, 40.0) for x in range(10, 200, 30)]
+    ink = (boxes[0][0], boxes[-1][2])
+
+    def half(k: int, a: float, b: float) -> float:
+        x0, _, x1, _ = boxes[k]
+        return max(0.0, min(b, x1) - max(a, x0)) / (x1 - x0)
+
+    dropped = {True: 0, False: 0}
+    for seed in range(400):
+        for point in (True, False):
+            *_, last = data._horizontal_cut(
+                np.random.default_rng(seed), boxes, 40.0, 300.0, half, ink, point
+            )
+            dropped[point] += last < len(boxes) - 1
+    assert dropped[True] == 0 and dropped[False] > 5
+
+
+def test_the_label_can_sit_over_a_small_tenths_digit(data: ModuleType) -> None:
+    """Many meters print "kWh" above their small tenths digit; then it takes no
+    width of its own to the right of the digits."""
+    style = LcdStyle(small_tenths=True, small_ratio=0.4, decimals=1, lcd_label="kWh")
+    slots = display_slots("123.4", style)
+    beside = draw_lcd(slots, style, 40.0)
+    over = draw_lcd(slots, replace(style, label_over_tenths=True), 40.0)
+    assert over.image.shape[1] < beside.image.shape[1]
+    x0, y0, x1, _ = over.digit_boxes[-1]
+    ink = np.abs(over.image - np.array(style.background, np.float32)).sum(axis=2) > 60
+    above = ink[: int(y0) - 1, int(x0) : int(x1) + 1]
+    assert above.sum() > 20  # the label's strokes, above the small digit

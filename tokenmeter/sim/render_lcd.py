@@ -102,6 +102,10 @@ def lcd_width(slots: list[Slot], style: LcdStyle, digit_h: float) -> float:
     return _lcd_layout(slots, style, digit_h)[0]
 
 
+def _label_over_tenths(slots: list[Slot], style: LcdStyle) -> bool:
+    return style.label_over_tenths and bool(slots) and slots[-1].small
+
+
 def _lcd_layout(slots: list[Slot], style: LcdStyle, digit_h: float) -> tuple[float, float]:
     spacing = style.spacing * digit_h
     slant = math.tan(math.radians(style.slant_deg))
@@ -109,7 +113,7 @@ def _lcd_layout(slots: list[Slot], style: LcdStyle, digit_h: float) -> tuple[flo
     gaps = style.tenths_gap * digit_h * sum(s.small for s in slots)
     digits_w = sum(widths) + spacing * (len(slots) - 1) + gaps + slant * digit_h
     label_w = 0.0
-    if style.lcd_label:
+    if style.lcd_label and not _label_over_tenths(slots, style):
         label_scale = digit_h * LABEL_SCALE
         (tw, _), _ = cv2.getTextSize(style.lcd_label, cv2.FONT_HERSHEY_SIMPLEX, label_scale, 1)
         label_w = tw + spacing
@@ -170,6 +174,8 @@ def draw_lcd(slots: list[Slot], style: LcdStyle, digit_h: float) -> LcdDrawing:
         x += w + spacing
     if style.lcd_label:
         org = (int(margin + digits_w + spacing * 0.6), int(base_y))
+        if _label_over_tenths(slots, style):  # "kWh" above the small tenths digit
+            org = (int(boxes[-1][0]), int(base_y - digit_h * (style.small_ratio + 0.1)))
         cv2.putText(
             lit,
             style.lcd_label,

@@ -87,6 +87,7 @@ class LcdStyle:
     decimals: int = 2  # digits after the point when formatting a value
     point_size: float = 1.1  # decimal point size / stroke
     lcd_label: str = "kWh"  # small text inside the LCD right of the digits ("" none)
+    label_over_tenths: bool = False  # the label sits above a small tenths digit instead
     indicators: int = 0  # small lit marks (arrows, bars) above the digits, 0-4
     backlight_gradient: float = 0.0  # uneven backlight: brightness change across the LCD
     scratches: int = 0  # faint scratches on the LCD cover
