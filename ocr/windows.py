@@ -25,6 +25,10 @@ MAX_TILT = 20.0
 """Degrees."""
 RECTANGULAR = 0.8
 """A contour must fill at least this much of its rotated bounding box."""
+NOTCHED = (0.5, 0.9)
+"""Or, tried after every rectangular one: the contour fills at least the first share
+and its convex hull the second (digits touching the frame notch the contour, not
+its hull; an open line of edge pixels fills little)."""
 
 
 def _edges(grey: Image) -> Image:
@@ -37,11 +41,12 @@ def _edges(grey: Image) -> Image:
     return np.asarray(cv2.dilate(edges, np.ones((3, 3), np.uint8)), np.uint8)
 
 
-def _window_rects(edges: Image) -> list[cv2.typing.RotatedRect]:
+def _window_rects(edges: Image) -> list[tuple[cv2.typing.RotatedRect, bool]]:
+    """Window-shaped contours, each with whether it is notched (see ``NOTCHED``)."""
     h, w = edges.shape[:2]
     area = float(h * w)
     contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    rects: list[cv2.typing.RotatedRect] = []
+    rects: list[tuple[cv2.typing.RotatedRect, bool]] = []
     for contour in contours:
         filled = cv2.contourArea(contour)
         if not MIN_AREA * area <= filled <= MAX_AREA * area:
@@ -52,9 +57,13 @@ def _window_rects(edges: Image) -> list[cv2.typing.RotatedRect]:
         angle = (angle + 90.0) % 180.0 - 90.0
         if abs(angle) > MAX_TILT or not ASPECT[0] <= rw / max(rh, 1.0) <= ASPECT[1]:
             continue
-        if filled < RECTANGULAR * rw * rh:
+        notched = filled < RECTANGULAR * rw * rh
+        if notched and (
+            filled < NOTCHED[0] * rw * rh
+            or cv2.contourArea(cv2.convexHull(contour)) < NOTCHED[1] * rw * rh
+        ):
             continue
-        rects.append(((cx, cy), (rw, rh), angle))
+        rects.append((((cx, cy), (rw, rh), angle), notched))
     return rects
 
 
@@ -90,9 +99,9 @@ def find_windows(image: Image, limit: int = 2) -> list[Quad]:
     rects = _window_rects(edges)
     if not rects:
         return []
-    scored = sorted(rects, key=lambda r: -_stroke_content(edges, r))
+    scored = sorted(rects, key=lambda r: (r[1], -_stroke_content(edges, r[0])))
     chosen: list[cv2.typing.RotatedRect] = []
-    for rect in scored:
+    for rect, _notched in scored:
         if all(_overlap(rect, other) < 0.7 for other in chosen):
             chosen.append(rect)
         if len(chosen) == limit:

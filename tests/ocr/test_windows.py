@@ -29,6 +29,16 @@ def test_window_around_framed_digits() -> None:
     assert min(xs) > 100 and max(xs) < 540  # the window, not the whole photo
 
 
+def test_a_window_whose_digits_touch_its_frame_is_found() -> None:
+    """A rendered meter whose first digit and "kWh" sit almost on a thin frame: their
+    edges join the frame's and notch the window's outline; the notched window is
+    still found (its convex hull is a rectangle)."""
+    photo = render_photo("306.07", seed=2427103805, size=(640, 480))  # the demo's Kos Melati
+    windows = find_windows(photo.image)
+    centre = np.array(photo.quad).mean(axis=0)
+    assert any(_inside(q, (float(centre[0]), float(centre[1]))) for q in windows)
+
+
 def test_rendered_meters_windows_hold_the_digits() -> None:
     """On seeded rendered meters the digit line lies inside one of two windows."""
     hits = 0
