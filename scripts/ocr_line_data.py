@@ -61,7 +61,7 @@ def hard_style(rng: np.random.Generator) -> LcdStyle:
         ghost=float(rng.choice([0.0, rng.uniform(0.03, 0.2), rng.uniform(0.15, 0.42)])),
         segment_fade=float(rng.choice([0.0, 0.0, rng.uniform(0.1, 0.55)])),
         small_tenths=style.small_tenths or bool(rng.random() < 0.4),
-        small_ratio=float(rng.uniform(0.3, 0.5) if over else rng.uniform(0.3, 0.92)),
+        small_ratio=float(rng.uniform(0.38, 0.52) if over else rng.uniform(0.3, 0.92)),
         label_over_tenths=over,
         tenths_gap=float(rng.choice([0.0, rng.uniform(0.0, 0.6)])),
         lcd_label=str(rng.choice(["kWh", "kWh", "", "KWH", "Rp", "CkWh", "kW"])),
@@ -194,7 +194,8 @@ def line_sample(rng: np.random.Generator) -> tuple[Image, str]:
     label = _cut_label(labelled, first, last) if labelled else ""
     _, ay0, _, ay1 = lcd.digit_area
     loose = 0.45 if rng.random() < 0.6 else 0.1  # often the digits fill the crop
-    bottom_cut = 0.03 if any(s.point_after for s in slots) else 0.12  # a lit point stays seen
+    # a lit point and a small tenths digit stay seen
+    bottom_cut = 0.03 if any(s.point_after or s.small for s in slots) else 0.12
     y0 = ay0 - digit_h * float(rng.uniform(-0.12, loose))
     y1 = ay1 + digit_h * float(rng.uniform(-bottom_cut, loose))
     image = _contrast(image, style, rng)
