@@ -20,6 +20,8 @@ from ocr.reading import Image
 
 INPUT_HEIGHT = 32
 INPUT_WIDTH = 256
+DOUBT_MARGIN = 3
+"""Frames beside the first and last emitted character where a half-seen point counts."""
 ALPHABET = "0123456789.-"
 """Output classes 1..len(ALPHABET); class 0 is the CTC blank."""
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "line_ctc.onnx"
@@ -34,7 +36,8 @@ class LineGuess:
     text: str  # e.g. "004824.0" (leading zeros kept)
     char_confidences: tuple[float, ...]  # probability of each emitted character
     char_columns: tuple[tuple[float, float], ...]  # each character's span, 0..1 of the width
-    point_doubt: float  # highest probability of a decimal point away from any emitted one
+    point_doubt: float  # highest probability of a decimal point away from any emitted
+    # one, from just before the first character to the end
 
 
 def prepare(crop: Image) -> FloatArray:
@@ -122,7 +125,10 @@ def decode(probs: FloatArray) -> LineGuess:
     near_point = np.zeros(frames, bool)
     for frame in np.flatnonzero(best == point).tolist():
         near_point[max(0, frame - 2) : frame + 3] = True
-    away = probs[~near_point, point]
+    emitted = np.flatnonzero(best != 0)
+    after_start = np.zeros(frames, bool)  # blank frames before the first character do not count
+    after_start[max(0, int(emitted[0]) - DOUBT_MARGIN) if emitted.size else 0 :] = True
+    away = probs[~near_point & after_start, point]
     return LineGuess(
         "".join(chars),
         tuple(confidences),

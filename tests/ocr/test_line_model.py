@@ -7,6 +7,7 @@ import pytest
 
 from ocr.line_model import (
     ALPHABET,
+    DOUBT_MARGIN,
     INPUT_HEIGHT,
     INPUT_WIDTH,
     decode,
@@ -59,6 +60,21 @@ def test_decode_reports_a_doubted_point() -> None:
     assert guess.text == "111" and guess.point_doubt == pytest.approx(0.4)
     emitted = decode(_probs([0, one, point, 0, one]))
     assert emitted.text == "1.1" and emitted.point_doubt < 0.05  # its own frames don't count
+
+
+def test_a_point_doubted_before_the_first_character_does_not_count() -> None:
+    """Blank display before the first digit (leading blanks) can look faintly like a
+    point; only from a few frames before the first character on does a doubt count,
+    up to the end (a point before an unread last digit must still be caught)."""
+    one, point = 2, ALPHABET.index(".") + 1
+    classes = [0] * 12 + [one, 0, one] + [0] * 8
+    for frame, counts in ((2, False), (12 - DOUBT_MARGIN, True), (20, True)):
+        probs = _probs(classes)
+        probs[frame] = 0.0
+        probs[frame, 0], probs[frame, point] = 0.7, 0.3
+        guess = decode(probs)
+        assert guess.text == "11"
+        assert (guess.point_doubt == pytest.approx(0.3)) is counts, frame
 
 
 def test_model_reads_a_drawn_line() -> None:
