@@ -21,7 +21,7 @@ from ocr.reading import Image
 INPUT_HEIGHT = 32
 INPUT_WIDTH = 256
 DOUBT_MARGIN = 3
-"""Frames beside the first and last emitted character where a half-seen point counts."""
+"""A half-seen point counts from this many frames before the first emitted character."""
 ALPHABET = "0123456789.-"
 """Output classes 1..len(ALPHABET); class 0 is the CTC blank."""
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "line_ctc.onnx"

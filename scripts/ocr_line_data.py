@@ -87,6 +87,13 @@ def _slots(rng: np.random.Generator, style: LcdStyle) -> tuple[list[Slot], list[
     return slots, slots
 
 
+def _lit(patch: Image, style: LcdStyle) -> Image:
+    """Lit pixels of a face-on LCD patch (ghost segments stay under 0.45 of the ink)."""
+    background = np.array(style.background, np.float32)
+    span = np.array(style.ink, np.float32) - background
+    return np.asarray((patch - background) @ span / max(float(span @ span), 1.0) > 0.6)
+
+
 def _lit_share(
     image: Image, style: LcdStyle, box: tuple[float, float, float, float], x0: float, x1: float
 ) -> float:
@@ -95,10 +102,7 @@ def _lit_share(
     bx0, by0, bx1, by1 = box
     c0, c1 = max(0, math.floor(bx0) - 1), min(image.shape[1], math.ceil(bx1) + 1)
     r0, r1 = max(0, math.floor(by0)), min(image.shape[0], math.ceil(by1))
-    background = np.array(style.background, np.float32)
-    span = np.array(style.ink, np.float32) - background
-    alpha = (image[r0:r1, c0:c1] - background) @ span / max(float(span @ span), 1.0)
-    columns = (alpha > 0.6).sum(axis=0).astype(np.float64)  # lit; ghosts stay under 0.45
+    columns = _lit(image[r0:r1, c0:c1], style).sum(axis=0).astype(np.float64)
     total = float(columns.sum())
     if total == 0:
         return 1.0
@@ -111,11 +115,7 @@ def _ink_columns(
 ) -> tuple[float, float]:
     """First and last column of lit ink in the digit area (the area's sides if none)."""
     ax0, ay0, ax1, ay1 = (round(v) for v in area)
-    band = image[max(0, ay0) : ay1, max(0, ax0) : ax1]
-    background = np.array(style.background, np.float32)
-    span = np.array(style.ink, np.float32) - background
-    alpha = (band - background) @ span / max(float(span @ span), 1.0)
-    inked = np.flatnonzero((alpha > 0.6).any(axis=0))
+    inked = np.flatnonzero(_lit(image[max(0, ay0) : ay1, max(0, ax0) : ax1], style).any(axis=0))
     if inked.size == 0:
         return float(ax0), float(ax1)
     return float(max(0, ax0) + inked[0]), float(max(0, ax0) + inked[-1] + 1)
