@@ -40,8 +40,7 @@ DEMO_METERS = (("rumah", "Rumah"), ("kos", "Kos Melati"))
 DEMO_TOPUP_METER = DEMO_METERS[0]
 """The meter the demo tops up. A random token gives a random balance (130-330 kWh
 after the top-up), so this meter's simulated display must read on all of them:
-``tests/tokenmeter/test_demo.py`` checks that range. Kos Melati's display is refused
-from 300 kWh up by the shipped network (docs/ocr-reader.md)."""
+``tests/tokenmeter/test_demo.py`` checks that range."""
 DEMO_BALANCES = (130.0, 330.0)
 """Balances the demo's top-up can end on: the simulated start plus 10-210 kWh."""
 
