@@ -48,9 +48,12 @@ def random_text(rng: np.random.Generator, positions: int, decimals: int) -> str:
 
 
 def hard_style(rng: np.random.Generator) -> LcdStyle:
-    """``random_style`` pushed further: thinner strokes, wider gaps, stronger ghosts."""
+    """``random_style`` pushed further: thinner strokes, wider gaps, stronger ghosts, and
+    half the time a small, faint decimal point tight after its digit (many meters)."""
     style = random_style(rng)
     over = bool(rng.random() < 0.5)  # many meters print "kWh" above a small tenths digit
+    ghost = float(rng.choice([0.0, rng.uniform(0.03, 0.2), rng.uniform(0.15, 0.42)]))
+    small_point = bool(rng.random() < 0.5)  # a faint dot, half a stroke, tight after its digit
     return replace(
         style,
         stroke=float(rng.uniform(0.06, 0.22)),
@@ -58,7 +61,10 @@ def hard_style(rng: np.random.Generator) -> LcdStyle:
         aspect=float(rng.uniform(0.38, 0.72)),
         segment_gap=float(rng.uniform(0.03, 0.25)),
         slant_deg=float(rng.choice([0.0, rng.uniform(0, 16), rng.uniform(5, 16)])),
-        ghost=float(rng.choice([0.0, rng.uniform(0.03, 0.2), rng.uniform(0.15, 0.42)])),
+        ghost=ghost,
+        point_size=float(rng.uniform(0.45, 0.9)) if small_point else style.point_size,
+        point_ink=max(ghost + 0.35, float(rng.uniform(0.5, 1.0))) if small_point else 1.0,
+        point_place=float(rng.uniform(0.15, 0.5)) if small_point else 0.5,
         segment_fade=float(rng.choice([0.0, 0.0, rng.uniform(0.1, 0.55)])),
         small_tenths=style.small_tenths or bool(rng.random() < 0.4),
         small_ratio=float(rng.uniform(0.38, 0.52) if over else rng.uniform(0.3, 0.92)),

@@ -125,3 +125,28 @@ def test_the_label_can_sit_over_a_small_tenths_digit(data: ModuleType) -> None:
     ink = np.abs(over.image - np.array(style.background, np.float32)).sum(axis=2) > 60
     above = ink[: int(y0) - 1, int(x0) : int(x1) + 1]
     assert above.sum() > 20  # the label's strokes, above the small digit
+
+
+def test_a_small_point_can_sit_faint_and_tight_after_its_digit(data: ModuleType) -> None:
+    """Many meters show a dot of half a stroke, fainter than the segments, right
+    against its digit; the training crops draw it so, the default stays centred."""
+    style = LcdStyle(decimals=1, lcd_label="", spacing=0.4, stroke=0.13)
+    slots = display_slots("12.3", style)
+    k = next(i for i, slot in enumerate(slots) if slot.point_after)
+
+    def point(drawing_style: LcdStyle) -> tuple[float, float]:
+        lcd = draw_lcd(slots, drawing_style, 40.0)
+        _, _, x1, y1 = lcd.digit_boxes[k]
+        next_x0 = lcd.digit_boxes[k + 1][0]
+        ink = np.abs(lcd.image - np.array(style.background, np.float32)).sum(axis=2)
+        gap = ink[int(y1) - 8 : int(y1) + 1, int(x1) : int(next_x0)]
+        columns = np.flatnonzero(gap.max(axis=0) > 30)
+        return float(columns.mean()) / (next_x0 - x1), float(gap.max())
+
+    centred, full = point(style)
+    tight, faint = point(replace(style, point_size=0.5, point_ink=0.5, point_place=0.15))
+    assert 0.4 < centred < 0.6 and tight < 0.3
+    assert faint < 0.7 * full
+    for seed in range(40):
+        hard = data.hard_style(np.random.default_rng(seed))
+        assert hard.point_ink >= hard.ghost + 0.35  # a lit point stays darker than a ghost

@@ -156,8 +156,8 @@ def draw_lcd(slots: list[Slot], style: LcdStyle, digit_h: float) -> LcdDrawing:
                 _fill(lit, polygon, 255 * (1 - style.segment_fade * float(fade.random())))
             else:
                 _fill(lit, polygon)
-        point_x = x + w + spacing / 2
         size = min(stroke * style.point_size, spacing * 0.6)
+        point_x = x + w + max(spacing * style.point_place, size / 2 + 0.05 * spacing)
         if slot.point_after or style.ghost_points:
             centre_y = base_y - size / 2
             square = np.array(
@@ -169,7 +169,10 @@ def draw_lcd(slots: list[Slot], style: LcdStyle, digit_h: float) -> LcdDrawing:
                 ]
             )
             square[:, 0] += (base_y - square[:, 1]) * slant
-            _fill(lit if slot.point_after else ghost, square)
+            if slot.point_after:
+                _fill(lit, square, 255 * style.point_ink)
+            else:
+                _fill(ghost, square)
         boxes.append((x, base_y - h, x + w + slant * h, base_y))
         x += w + spacing
     if style.lcd_label:

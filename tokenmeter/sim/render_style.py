@@ -86,6 +86,8 @@ class LcdStyle:
     seven_hook: bool = False  # 7 has its upper-left segment
     decimals: int = 2  # digits after the point when formatting a value
     point_size: float = 1.1  # decimal point size / stroke
+    point_ink: float = 1.0  # darkness of a lit point / a lit segment's (small points look faint)
+    point_place: float = 0.5  # where the point sits in the gap after its digit, 0 (tight) to 0.5
     lcd_label: str = "kWh"  # small text inside the LCD right of the digits ("" none)
     label_over_tenths: bool = False  # the label sits above a small tenths digit instead
     indicators: int = 0  # small lit marks (arrows, bars) above the digits, 0-4
