@@ -20,7 +20,7 @@ MIN_CHAR_CONFIDENCE = 0.9
 """Every character the line model emits must have at least this probability."""
 STRETCH = 1.35
 """Width factor of the stretched view."""
-MAX_POINT_DOUBT = 0.05
+MAX_POINT_DOUBT = 0.1
 """Highest probability, in any view, of a decimal point the model does not emit."""
 MIN_CONTRAST = 24.0
 """Grey range (2nd-98th percentile) below which a frame is dark or blank."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ocr import read_display
-from ocr.reader import displayed_text
+from ocr.line_model import LineGuess
+from ocr.reader import _doubt, displayed_text
 from tests.ocr.drawing import draw_digits
 from tokenmeter.sim.render import render_crop
 
@@ -21,6 +24,16 @@ def test_reads_a_crop_with_ghosts_and_point() -> None:
     """A crop with ghost segments and a decimal point reads exactly."""
     reading = read_display(draw_digits("123.45", ghosts=True))
     assert reading.status == "ok" and reading.value == 123.45 and reading.text == "123.45"
+
+
+def test_a_view_with_an_unsure_character_or_a_half_seen_point_is_refused() -> None:
+    """The gate on one view of the line: every character sure, no point half seen."""
+    columns = tuple((i / 8, (i + 1) / 8) for i in range(4))
+    sure = LineGuess("1234", (0.99, 0.97, 1.0, 0.95), columns, point_doubt=0.03)
+    assert _doubt(sure) is None
+    assert _doubt(replace(sure, point_doubt=0.3)) == "a decimal point may be hidden"
+    unsure = replace(sure, char_confidences=(0.99, 0.6, 1.0, 0.95))
+    assert _doubt(unsure) == "a character is ambiguous"
 
 
 def test_dark_frame_is_unreadable() -> None:
