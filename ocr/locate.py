@@ -35,10 +35,14 @@ BAND_SHARE = 0.3
 """A band beside the digits joins them when it holds this share of their ink."""
 
 
+CROP_MAX_HEIGHT = 160
+"""Images up to this tall may be crops of the digit line (photos are 480 px and up)."""
+
+
 def looks_like_crop(grey: Image) -> bool:
     """True when the image is already a tight crop of the digit line."""
     h, w = grey.shape[:2]
-    return bool(w >= 2.2 * h and h <= 160)
+    return bool(w >= 2.2 * h and h <= CROP_MAX_HEIGHT)
 
 
 def _candidate_boxes(

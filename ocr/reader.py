@@ -11,7 +11,7 @@ import numpy as np
 
 from ocr.ink import brightest, grey_range
 from ocr.line_model import LineGuess, content_width, model_available, read_line
-from ocr.locate import locate_candidates, looks_like_crop, rectify, refine
+from ocr.locate import CROP_MAX_HEIGHT, locate_candidates, looks_like_crop, rectify, refine
 from ocr.reading import DigitBox, Image, Quad, Reading
 from ocr.windows import find_windows
 
@@ -161,6 +161,10 @@ def read_display(image: Image, roi: Quad | None = None) -> Reading:
                 return reading
             reading = _unreadable("more strokes beside the line (partial line?)", quad)
         first = first or reading
+    if image.shape[0] <= CROP_MAX_HEIGHT:  # a crop of a short line ("47.2" is 2:1)
+        whole = read_line_image(image)
+        if whole.status == "ok":
+            return whole
     return first or _unreadable("no display found")
 
 

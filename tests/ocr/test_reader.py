@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 
 from ocr import read_display
@@ -34,6 +35,16 @@ def test_a_view_with_an_unsure_character_or_a_half_seen_point_is_refused() -> No
     assert _doubt(replace(sure, point_doubt=0.3)) == "a decimal point may be hidden"
     unsure = replace(sure, char_confidences=(0.99, 0.6, 1.0, 0.95))
     assert _doubt(unsure) == "a character is ambiguous"
+
+
+def test_a_crop_of_a_short_line_reads_though_it_is_not_wide() -> None:
+    """A crop of three digits is about 2:1, not wide enough to be taken for a crop
+    at once; when no display is found in it, it is read whole as one line."""
+    crop = draw_digits("47.2")
+    crop = cv2.copyMakeBorder(crop, 12, 12, 0, 0, cv2.BORDER_REPLICATE)
+    assert crop.shape[1] < 2.2 * crop.shape[0]
+    reading = read_display(crop)
+    assert reading.status == "ok" and reading.text == "47.2"
 
 
 def test_dark_frame_is_unreadable() -> None:
