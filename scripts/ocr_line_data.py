@@ -48,15 +48,18 @@ def random_text(rng: np.random.Generator, positions: int, decimals: int) -> str:
 
 
 def hard_style(rng: np.random.Generator) -> LcdStyle:
-    """``random_style`` pushed further: thinner strokes, wider gaps, stronger ghosts, and
-    half the time a small, faint decimal point tight after its digit (many meters)."""
+    """``random_style`` pushed further: thinner strokes, wider gaps, stronger ghosts,
+    half the time a small, faint decimal point tight after its digit, and now and then
+    outlined segments (both seen on many meters)."""
     style = random_style(rng)
     over = bool(rng.random() < 0.5)  # many meters print "kWh" above a small tenths digit
     ghost = float(rng.choice([0.0, rng.uniform(0.03, 0.2), rng.uniform(0.15, 0.42)]))
     small_point = bool(rng.random() < 0.5)  # a faint dot, half a stroke, tight after its digit
+    hollow = float(rng.uniform(0.45, 0.9)) if rng.random() < 0.2 else 0.0  # outlined segments
     return replace(
         style,
-        stroke=float(rng.uniform(0.06, 0.22)),
+        stroke=float(rng.uniform(0.11, 0.22) if hollow else rng.uniform(0.06, 0.22)),
+        hollow=hollow,
         spacing=float(rng.uniform(0.12, 0.6)),
         aspect=float(rng.uniform(0.38, 0.72)),
         segment_gap=float(rng.uniform(0.03, 0.25)),
@@ -206,12 +209,40 @@ def line_sample(rng: np.random.Generator) -> tuple[Image, str]:
     y1 = ay1 + digit_h * float(rng.uniform(-bottom_cut, loose))
     image = _contrast(image, style, rng)
     edge_cut = x0 > boxes[0][0] or x1 < boxes[-1][2]
+    if rng.random() < 0.3:
+        image = _window_edges(image, (y0, y1), (ay0, ay1), rng)
     crop = _warp(image, (x0, y0, x1, y1), rng, turn=0.0 if edge_cut else 1.0)
     out_h = int(rng.integers(24, 40)) if rng.random() < 0.65 else int(rng.integers(14, 64))
     stretch = float(np.exp(rng.uniform(np.log(0.55), np.log(1.8))))  # digit widths vary a lot
     out_w = max(8, round(crop.shape[1] * out_h / crop.shape[0] * stretch))
     crop = cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA)
     return damage(crop, rng), label
+
+
+def _window_edges(
+    image: Image, cut: tuple[float, float], digits: tuple[float, float], rng: np.random.Generator
+) -> Image:
+    """The LCD window's frame showing along the top and/or bottom of the crop rows
+    ``cut`` (y0, y1): a dark (sometimes white) band, a little tilted, often with a
+    bright rim where the bezel catches the light. It stays in the free room between
+    the cut and the digit rows ``digits``: a frame never covers the digits."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    xs = np.arange(w, dtype=np.float32)
+    rows = np.arange(h, dtype=np.float32)[:, None]
+    colour = np.float32(rng.uniform(0, 60) if rng.random() < 0.8 else rng.uniform(200, 255))
+    (y0, y1), (d0, d1) = cut, digits
+    for room, top in ((d0 - y0, True), (y1 - d1, False)):
+        if room < 2 or rng.random() < 0.35:
+            continue
+        a, b = rng.uniform(0.3, 1.0, size=2) * min(room - 1, 0.3 * (y1 - y0))  # rim stays out
+        depth = a + (b - a) * xs / max(1, w - 1)  # band thickness across the window
+        edge_row = (y0 + depth if top else y1 - depth)[None, :]
+        inside = rows < edge_row if top else rows >= edge_row
+        out[inside] = colour + rng.normal(0, 6, size=(int(inside.sum()), 3)).astype(np.float32)
+        if rng.random() < 0.5:  # a bright rim along the frame's edge
+            out[np.abs(rows - edge_row) < 0.8] = np.float32(rng.uniform(180, 255))
+    return out
 
 
 def _contrast(image: Image, style: LcdStyle, rng: np.random.Generator) -> Image:

@@ -150,3 +150,19 @@ def test_a_small_point_can_sit_faint_and_tight_after_its_digit(data: ModuleType)
     for seed in range(40):
         hard = data.hard_style(np.random.default_rng(seed))
         assert hard.point_ink >= hard.ghost + 0.35  # a lit point stays darker than a ghost
+
+
+def test_the_window_frame_may_show_above_and_below_but_never_on_the_digits(
+    data: ModuleType,
+) -> None:
+    """Real crops often carry a strip of the dark bezel along their top or bottom;
+    the training crops draw one in the free room only (and beyond the cut, where the
+    frame goes on)."""
+    image = np.full((60, 200, 3), 180.0, np.float32)
+    banded = 0
+    for seed in range(30):
+        out = data._window_edges(image, (5.0, 55.0), (15.0, 45.0), np.random.default_rng(seed))
+        changed = np.abs(out - image).sum(axis=(1, 2)) > 0
+        assert not changed[15:45].any()  # the digit rows are untouched
+        banded += bool(changed[5:15].any() or changed[45:55].any())
+    assert banded >= 15

@@ -175,6 +175,8 @@ def draw_lcd(slots: list[Slot], style: LcdStyle, digit_h: float) -> LcdDrawing:
                 _fill(ghost, square)
         boxes.append((x, base_y - h, x + w + slant * h, base_y))
         x += w + spacing
+    if style.hollow > 0:
+        _hollow_out(lit, stroke, style.hollow)
     if style.lcd_label:
         org = (int(margin + digits_w + spacing * 0.6), int(base_y))
         if _label_over_tenths(slots, style):  # "kWh" above the small tenths digit
@@ -329,6 +331,14 @@ def _segment_polygon(
             a + u * half - n * half,
         ]
     )
+
+
+def _hollow_out(lit: npt.NDArray[np.uint8], stroke: float, hollow: float) -> None:
+    """Outlined segments (many meters): keep a rim of about a quarter stroke at full
+    ink and lighten what lies inside it by ``hollow``."""
+    rim = max(1, round(stroke * 0.25))
+    inside = cv2.erode(lit, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rim + 1,) * 2))
+    lit -= np.round(inside.astype(np.float32) * np.float32(hollow)).astype(np.uint8)
 
 
 def _fill(mask: npt.NDArray[np.uint8], polygon: Points, value: float = 255) -> None:

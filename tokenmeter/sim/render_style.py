@@ -77,6 +77,7 @@ class LcdStyle:
     ghost: float = 0.0  # visibility of unlit segments, 0 (none) to ~0.2
     ghost_points: bool = False  # unlit decimal points visible at every position
     segment_fade: float = 0.0  # aged LCD: each lit segment loses up to this share of its ink
+    hollow: float = 0.0  # outlined segments: the inside of a lit segment loses this share of ink
     leading_zeros: bool = True  # else leading positions are blank
     small_tenths: bool = False  # a one-decimal reading shows the tenths digit smaller
     small_ratio: float = 0.65  # height of the small tenths digit / digit height
