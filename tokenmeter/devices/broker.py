@@ -73,6 +73,9 @@ class LocalBroker:
             [binary, "-c", str(conf)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            # Ctrl-C in a terminal (or `timeout`) signals the whole process group; the
+            # service stops the broker itself, after the clients that use it
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

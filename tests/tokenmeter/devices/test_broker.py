@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 
 from tokenmeter.devices.broker import LocalBroker, free_port
 
@@ -36,3 +40,38 @@ def test_free_port_is_bindable() -> None:
     port = free_port()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
+
+
+CTRL_C_CHILD = """
+import signal, sys, threading
+from tokenmeter.devices.broker import LocalBroker
+broker = LocalBroker().start()
+interrupted = threading.Event()
+signal.signal(signal.SIGINT, lambda *_: interrupted.set())
+print("ready", flush=True)
+interrupted.wait(20)
+interrupted.clear()
+interrupted.wait(0.5)  # mosquitto, had it been signalled too, is gone by now
+print("running" if broker.running else "gone", flush=True)
+broker.close()
+"""
+
+
+def test_ctrl_c_reaches_the_service_not_its_broker() -> None:
+    """Ctrl-C signals the terminal's whole process group; the broker keeps running
+    until the service stops it, so clients do not see it vanish under them."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_CHILD],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own group, standing in for the terminal's
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        os.killpg(child.pid, signal.SIGINT)
+        assert child.stdout.readline().strip() == "running"
+        assert child.wait(timeout=10) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
