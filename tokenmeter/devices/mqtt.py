@@ -93,6 +93,8 @@ class MqttLink:
             )
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_connect_fail = self._on_connect_fail
+        self._failing = False  # warned about the current run of failed connects
         self.client.on_message = self._on_message
 
     # -- topics ---------------------------------------------------------------
@@ -177,7 +179,18 @@ class MqttLink:
         for sub in subs:
             client.subscribe(sub.pattern, sub.qos)
         log.info("MQTT connected to %s:%s", self.address.host, self.address.port)
+        self._failing = False
         self._set_connected(True)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        """No TCP or TLS connection (paho keeps retrying): say so once per outage."""
+        if self._failing or not self._started:
+            return
+        self._failing = True
+        hint = " over TLS (is [mqtt] ca_file the broker's CA?)" if self.address.tls else ""
+        log.warning(
+            "MQTT cannot connect to %s:%s%s; retrying", self.address.host, self.address.port, hint
+        )
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any

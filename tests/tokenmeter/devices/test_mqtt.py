@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
+import shutil
+import subprocess
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tokenmeter.devices.broker import LocalBroker
+from tokenmeter.devices.broker import LocalBroker, find_mosquitto, free_port
 from tokenmeter.devices.mqtt import BrokerAddress, MqttLink
 from tokenmeter.errors import BrokerUnavailable
 
@@ -109,3 +120,86 @@ def test_last_will_is_published_when_link_dies(broker: LocalBroker) -> None:
         assert _wait(lambda: {"online": False} in seen, timeout=15)
     finally:
         watcher.stop()
+
+
+def _certificate(
+    subject: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[str, ec.EllipticCurvePrivateKey]
+) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer[0])]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+    )
+    if subject == issuer[0]:  # the CA
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), True)
+    else:
+        address = x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
+        builder = builder.add_extension(x509.SubjectAlternativeName([address]), False)
+    return builder.sign(issuer[1], hashes.SHA256())
+
+
+@pytest.fixture
+def tls_broker() -> Iterator[tuple[int, Path]]:
+    """mosquitto with a TLS listener whose certificate a throwaway CA signed:
+    (port, CA file)."""
+    binary = find_mosquitto()
+    if binary is None:
+        pytest.fail("mosquitto is not installed (run make setup)")
+    # mosquitto reads the files after dropping root: pytest's tmp_path is not readable
+    tmp_path = Path(tempfile.mkdtemp(prefix="tokenmeter-tls-"))
+    tmp_path.chmod(0o755)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = _certificate("tokenmeter test CA", ca_key, ("tokenmeter test CA", ca_key))
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    cert = _certificate("127.0.0.1", key, ("tokenmeter test CA", ca_key))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(pem))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    (tmp_path / "key.pem").chmod(0o644)
+    port = free_port()
+    (tmp_path / "mosquitto.conf").write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\nlog_dest none\n"
+        f"certfile {tmp_path / 'cert.pem'}\nkeyfile {tmp_path / 'key.pem'}\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.Popen([binary, "-c", str(tmp_path / "mosquitto.conf")])
+    try:
+        yield port, tmp_path / "ca.pem"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_mqtts_connects_with_the_brokers_ca_and_says_why_without_it(
+    tls_broker: tuple[int, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """mqtts:// verifies the broker against [mqtt] ca_file: messages flow with the
+    right CA; with the system CAs the link stays down and the log says why."""
+    port, ca_file = tls_broker
+    url = f"mqtts://127.0.0.1:{port}"
+    received: list[dict[str, Any]] = []
+    link = MqttLink(url, prefix="tls", ca_file=str(ca_file))
+    link.subscribe("rumah", "event", lambda _m, _leaf, payload: received.append(payload))
+    link.start()
+    try:
+        assert link.wait_connected(10)
+        time.sleep(0.2)  # let the SUBSCRIBE land
+        link.publish("rumah", "event", {"type": "beep"}).wait_for_publish(5)
+        assert _wait(lambda: received == [{"type": "beep"}])
+    finally:
+        link.stop()
+    stranger = MqttLink(url, prefix="tls")
+    stranger.start()
+    try:
+        assert not stranger.wait_connected(3)
+        assert _wait(lambda: "over TLS (is [mqtt] ca_file" in caplog.text)
+    finally:
+        stranger.stop()
