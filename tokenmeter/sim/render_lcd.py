@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from tokenmeter.sim.render_style import BGR, LcdStyle
+from tokenmeter.sim.render_style import BGR, LcdStyle, style_seed_text
 
 FloatImage = npt.NDArray[np.float32]
 Points = npt.NDArray[np.float64]
@@ -134,7 +134,7 @@ def draw_lcd(slots: list[Slot], style: LcdStyle, digit_h: float) -> LcdDrawing:
     lit = np.zeros((height, width), np.uint8)
     ghost = np.zeros((height, width), np.uint8)
     fade = (  # fixed per drawing, like everything else the style draws
-        np.random.default_rng(zlib.crc32(repr((style, slots)).encode()))
+        np.random.default_rng(zlib.crc32(f"({style_seed_text(style)}, {slots!r})".encode()))
         if style.segment_fade > 0
         else None
     )
@@ -231,7 +231,7 @@ def _light_unevenly(image: FloatImage, style: LcdStyle) -> None:
         ramp = np.linspace(1 - style.backlight_gradient, 1, width, dtype=np.float32)
         image *= ramp[None, :, None]
     if style.scratches:
-        rng = np.random.default_rng(zlib.crc32(repr(style).encode()))
+        rng = np.random.default_rng(zlib.crc32(style_seed_text(style).encode()))
         marks = np.zeros((height, width), np.uint8)
         for _ in range(style.scratches):
             x0, x1 = rng.uniform(0, width, 2)

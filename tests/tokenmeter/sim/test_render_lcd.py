@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 
 from tokenmeter.sim.render_lcd import display_slots, draw_lcd
-from tokenmeter.sim.render_style import LcdStyle
+from tokenmeter.sim.render_style import LcdStyle, style_seed_text
 
 
 def test_outlined_segments_keep_their_rim_and_lose_ink_inside() -> None:
@@ -31,3 +31,18 @@ def test_outlined_segments_keep_their_rim_and_lose_ink_inside() -> None:
     assert inside < 0.4  # the bar's centre is light
     assert hollow_ink[bar, column].max() > 0.9 * solid_ink[bar, column].max()  # its rim is not
     assert np.array_equal(solid.image, draw_lcd(slots, replace(style, hollow=0.0), 60.0).image)
+
+
+def test_fields_added_later_leave_rendered_meters_where_they_were() -> None:
+    """Scratches and fading are seeded from the style's text; a field added after
+    the benchmark's set was fixed only enters that text when a meter uses it, so
+    the benchmark keeps rendering the same photos."""
+    style = LcdStyle(scratches=3)
+    text = style_seed_text(style)
+    assert text.startswith("LcdStyle(positions=6, ") and "scratches=3" in text
+    assert "hollow" not in text and "point_ink" not in text
+    assert "hollow=0.5" in style_seed_text(replace(style, hollow=0.5))
+    assert np.array_equal(
+        draw_lcd(display_slots("12", style), style, 40.0).image,
+        draw_lcd(display_slots("12", style), replace(style, point_place=0.5), 40.0).image,
+    )
