@@ -42,15 +42,18 @@ class LocalBroker:
     """mosquitto bound to 127.0.0.1 on a free (or given) port; ``stop()`` then
     ``start()`` restarts it on the same port (tests use this to cut the broker)."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, port: int = 0, host: str = "127.0.0.1", tls: tuple[Path, Path] | None = None
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
+        self.tls = tls  # (certificate, key), files mosquitto can read after dropping root
         self._dir = tempfile.TemporaryDirectory(prefix="tokenmeter-mosquitto-")
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -61,12 +64,13 @@ class LocalBroker:
         if binary is None:
             raise BrokerUnavailable(INSTALL_HINT)
         conf = Path(self._dir.name) / "mosquitto.conf"
+        tls = f"certfile {self.tls[0]}\nkeyfile {self.tls[1]}\n" if self.tls else ""
         conf.write_text(
             f"listener {self.port} {self.host}\n"
             "allow_anonymous true\n"
             "persistence false\n"
             "max_queued_messages 10000\n"
-            "log_dest none\n",
+            "log_dest none\n" + tls,
             encoding="utf-8",
         )
         self._proc = subprocess.Popen(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tokenmeter.devices.broker import LocalBroker, find_mosquitto, free_port
+from tokenmeter.devices.broker import LocalBroker
 from tokenmeter.devices.mqtt import BrokerAddress, MqttLink
 from tokenmeter.errors import BrokerUnavailable
 
@@ -144,47 +143,38 @@ def _certificate(
 
 
 @pytest.fixture
-def tls_broker() -> Iterator[tuple[int, Path]]:
+def tls_broker() -> Iterator[tuple[LocalBroker, Path]]:
     """mosquitto with a TLS listener whose certificate a throwaway CA signed:
-    (port, CA file)."""
-    binary = find_mosquitto()
-    if binary is None:
-        pytest.fail("mosquitto is not installed (run make setup)")
+    (broker, CA file)."""
     # mosquitto reads the files after dropping root: pytest's tmp_path is not readable
-    tmp_path = Path(tempfile.mkdtemp(prefix="tokenmeter-tls-"))
-    tmp_path.chmod(0o755)
+    folder = Path(tempfile.mkdtemp(prefix="tokenmeter-tls-"))
+    folder.chmod(0o755)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca = _certificate("tokenmeter test CA", ca_key, ("tokenmeter test CA", ca_key))
-    pem = serialization.Encoding.PEM
-    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
     cert = _certificate("127.0.0.1", key, ("tokenmeter test CA", ca_key))
-    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(pem))
-    (tmp_path / "key.pem").write_bytes(
+    pem = serialization.Encoding.PEM
+    (folder / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (folder / "cert.pem").write_bytes(cert.public_bytes(pem))
+    (folder / "key.pem").write_bytes(
         key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
-    (tmp_path / "key.pem").chmod(0o644)
-    port = free_port()
-    (tmp_path / "mosquitto.conf").write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\nlog_dest none\n"
-        f"certfile {tmp_path / 'cert.pem'}\nkeyfile {tmp_path / 'key.pem'}\n",
-        encoding="utf-8",
-    )
-    proc = subprocess.Popen([binary, "-c", str(tmp_path / "mosquitto.conf")])
+    (folder / "key.pem").chmod(0o644)
+    broker = LocalBroker(tls=(folder / "cert.pem", folder / "key.pem"))
     try:
-        yield port, tmp_path / "ca.pem"
+        yield broker.start(), folder / "ca.pem"
     finally:
-        proc.terminate()
-        proc.wait(timeout=5)
-        shutil.rmtree(tmp_path, ignore_errors=True)
+        broker.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_mqtts_connects_with_the_brokers_ca_and_says_why_without_it(
-    tls_broker: tuple[int, Path], caplog: pytest.LogCaptureFixture
+    tls_broker: tuple[LocalBroker, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     """mqtts:// verifies the broker against [mqtt] ca_file: messages flow with the
     right CA; with the system CAs the link stays down and the log says why."""
-    port, ca_file = tls_broker
-    url = f"mqtts://127.0.0.1:{port}"
+    broker, ca_file = tls_broker
+    url = broker.url
+    assert url.startswith("mqtts://")
     received: list[dict[str, Any]] = []
     link = MqttLink(url, prefix="tls", ca_file=str(ca_file))
     link.subscribe("rumah", "event", lambda _m, _leaf, payload: received.append(payload))
