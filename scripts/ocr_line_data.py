@@ -4,9 +4,11 @@
 randomised style, cuts a tight box around the digits (sometimes through the top,
 bottom or an edge digit), and then damages it the way cheap cameras and old meter
 covers do: low ink contrast, fading segments, strong unlit "ghost" segments, blur, glare spots,
-scratches, dirt, colour casts, uneven light, noise, JPEG. The damage was chosen by
-looking at what photos of meter LCDs suffer from in general; no real photo, label
-or pixel is used.
+scratches, dirt, colour casts, uneven light, noise, JPEG; a quarter of the crops
+are then resized to one fixed box whatever they hold. The damage was chosen by
+looking at what photos of meter LCDs suffer from in general (the fixed box because
+crop collections are often stored at one size, as the real crops the benchmark
+reads are); no real photo, label or pixel is used.
 
 Label rule for cut digits: a digit at the edge of the crop with less than 60 % of
 its lit segments visible is not part of the label (it cannot be read); one with
@@ -28,6 +30,12 @@ from tokenmeter.sim.render_lcd import Slot, display_slots, draw_lcd
 from tokenmeter.sim.render_style import LcdStyle, random_style
 
 Image = np.ndarray
+
+FIXED_BOX_SHARE = 0.25
+"""Share of crops resized to a fixed box, as tools that store crops at one size do
+(the digits then come out stretched or squeezed by however much the line differs)."""
+FIXED_BOX_ASPECT = (5.0, 8.0)
+"""Width / height range of such a box."""
 
 
 def random_text(rng: np.random.Generator, positions: int, decimals: int) -> str:
@@ -212,11 +220,19 @@ def line_sample(rng: np.random.Generator) -> tuple[Image, str]:
     if rng.random() < 0.3:
         image = _window_edges(image, (y0, y1), (ay0, ay1), rng)
     crop = _warp(image, (x0, y0, x1, y1), rng, turn=0.0 if edge_cut else 1.0)
-    out_h = int(rng.integers(24, 40)) if rng.random() < 0.65 else int(rng.integers(14, 64))
-    stretch = float(np.exp(rng.uniform(np.log(0.55), np.log(1.8))))  # digit widths vary a lot
-    out_w = max(8, round(crop.shape[1] * out_h / crop.shape[0] * stretch))
-    crop = cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA)
+    crop = cv2.resize(crop, _output_size(crop.shape, rng), interpolation=cv2.INTER_AREA)
     return damage(crop, rng), label
+
+
+def _output_size(shape: tuple[int, ...], rng: np.random.Generator) -> tuple[int, int]:
+    """(width, height) the crop is resized to: its own shape stretched or squeezed
+    (digit widths vary a lot), or now and then one fixed box whatever it holds
+    (then "884" comes out as wide as "004824.0")."""
+    out_h = int(rng.integers(24, 40)) if rng.random() < 0.65 else int(rng.integers(14, 64))
+    if rng.random() < FIXED_BOX_SHARE:
+        return round(out_h * float(rng.uniform(*FIXED_BOX_ASPECT))), out_h
+    stretch = float(np.exp(rng.uniform(np.log(0.55), np.log(1.8))))
+    return max(8, round(shape[1] * out_h / shape[0] * stretch)), out_h
 
 
 def _window_edges(

@@ -166,3 +166,19 @@ def test_the_window_frame_may_show_above_and_below_but_never_on_the_digits(
         assert not changed[15:45].any()  # the digit rows are untouched
         banded += bool(changed[5:15].any() or changed[45:55].any())
     assert banded >= 15
+
+
+def test_some_crops_are_resized_to_one_box_whatever_they_hold(data: ModuleType) -> None:
+    """A quarter of the crops get a fixed 5:1-8:1 box (a short "884" stretched as wide
+    as a long line); the rest keep their own shape, stretched 0.55-1.8 times."""
+    boxed = 0
+    for seed in range(400):
+        width, height = data._output_size((30, 45, 3), np.random.default_rng(seed))
+        aspect = width / height
+        if aspect >= 5.0 - 0.1:  # the crop's own shape is 1.5:1, at most 2.7:1 stretched
+            boxed += 1
+            assert aspect <= 8.0 + 0.1
+        else:
+            assert 1.5 * 0.55 - 0.1 <= aspect <= 1.5 * 1.8 + 0.1
+        assert 14 <= height < 64
+    assert 60 < boxed < 140
