@@ -18,6 +18,8 @@ from ocr.windows import find_windows
 MAX_DIGITS = 10
 MIN_CHAR_CONFIDENCE = 0.9
 """Every character the line model emits must have at least this probability."""
+SIDE_PAD = 0.3
+"""Columns added on each side of the widened view, in line heights."""
 STRETCH = 1.35
 """Width factor of the stretched view."""
 MAX_POINT_DOUBT = 0.1
@@ -67,14 +69,19 @@ def _guess_boxes(guess: LineGuess, crop: Image) -> tuple[DigitBox, ...]:
 
 
 def _other_views(crop: Image) -> list[Image]:
-    """The same line seen otherwise: padded (the digits sit elsewhere, at another
-    scale) and stretched wider (more network frames per character, so a decimal
-    point squeezed between two digits gets room of its own)."""
-    pad = max(2, round(0.15 * crop.shape[0]))
-    padded = cv2.copyMakeBorder(crop, pad, pad, 2 * pad, 2 * pad, cv2.BORDER_REPLICATE)
+    """The same line seen otherwise: widened (its edge columns repeated on each side,
+    so the digits sit elsewhere in the network's input) and stretched wider (more
+    network frames per character, so a decimal point squeezed between two digits gets
+    room of its own).
+
+    Until session 9 the first view was also padded above and below; repeating the
+    edge rows drew the digits of a crop cut tight at their ink out into long false
+    strokes, and a plain frame instead turned a bezel line into a "1"."""
     h, w = crop.shape[:2]
+    side = max(2, round(SIDE_PAD * h))
+    widened = cv2.copyMakeBorder(crop, 0, 0, side, side, cv2.BORDER_REPLICATE)
     stretched = cv2.resize(crop, (round(w * STRETCH), h), interpolation=cv2.INTER_LINEAR)
-    return [np.asarray(padded, np.uint8), np.asarray(stretched, np.uint8)]
+    return [np.asarray(widened, np.uint8), np.asarray(stretched, np.uint8)]
 
 
 def _doubt(guess: LineGuess) -> str | None:
@@ -89,7 +96,7 @@ def _doubt(guess: LineGuess) -> str | None:
 def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
     """Read a crop that holds the line of digits (any polarity, colour or grey).
 
-    The learned line model reads the crop three times (as given, padded, and
+    The learned line model reads the crop three times (as given, widened, and
     stretched wider); all views must give the same well-formed number with every
     character confident and no decimal point half seen, else ``unreadable``.
     """

@@ -9,7 +9,7 @@ import numpy as np
 
 from ocr import read_display
 from ocr.line_model import LineGuess
-from ocr.reader import _doubt, displayed_text
+from ocr.reader import _doubt, _other_views, displayed_text
 from tests.ocr.drawing import draw_digits
 from tokenmeter.sim.render import render_crop
 
@@ -35,6 +35,18 @@ def test_a_view_with_an_unsure_character_or_a_half_seen_point_is_refused() -> No
     assert _doubt(replace(sure, point_doubt=0.3)) == "a decimal point may be hidden"
     unsure = replace(sure, char_confidences=(0.99, 0.6, 1.0, 0.95))
     assert _doubt(unsure) == "a character is ambiguous"
+
+
+def test_the_widened_view_keeps_a_tight_crop_s_rows() -> None:
+    """A crop cut right at the digits' ink keeps its height in the widened view: its
+    digits are not drawn out above and below into long false strokes."""
+    crop = np.full((30, 120, 3), (90, 200, 120), np.uint8)  # green backlight
+    crop[2:28, 40:44] = (30, 40, 30)  # the stroke of a "1", tight against the crop
+    widened, stretched = _other_views(crop)
+    assert widened.shape[0] == crop.shape[0] and widened.shape[1] > crop.shape[1]
+    side = (widened.shape[1] - crop.shape[1]) // 2
+    assert np.array_equal(widened[:, side : side + crop.shape[1]], crop)
+    assert stretched.shape[0] == crop.shape[0] and stretched.shape[1] > crop.shape[1]
 
 
 def test_a_crop_of_a_short_line_reads_though_it_is_not_wide() -> None:
