@@ -137,6 +137,19 @@ def decode(probs: FloatArray) -> LineGuess:
     )
 
 
+def digit_pitch(guess: LineGuess) -> float | None:
+    """Mean distance between neighbouring digit centres of a reading, in line heights
+    of the network's input; None with fewer than two digits."""
+    centres = [
+        (a + b) / 2
+        for char, (a, b) in zip(guess.text, guess.char_columns, strict=True)
+        if char.isdigit()
+    ]
+    if len(centres) < 2:
+        return None
+    return (centres[-1] - centres[0]) / (len(centres) - 1) * INPUT_WIDTH / INPUT_HEIGHT
+
+
 def read_line(crop: Image) -> LineGuess:
     """The network's reading of a crop holding one line of digits."""
     return decode(frame_probabilities(crop))

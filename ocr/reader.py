@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ocr.ink import brightest, grey_range
-from ocr.line_model import LineGuess, content_width, model_available, read_line
+from ocr.line_model import LineGuess, content_width, digit_pitch, model_available, read_line
 from ocr.locate import CROP_MAX_HEIGHT, locate_candidates, looks_like_crop, rectify, refine
 from ocr.reading import DigitBox, Image, Quad, Reading
 from ocr.windows import find_windows
@@ -21,7 +21,11 @@ MIN_CHAR_CONFIDENCE = 0.9
 SIDE_PAD = 0.3
 """Columns added on each side of the widened view, in line heights."""
 STRETCH = 1.35
-"""Width factor of the stretched view."""
+"""Width factor of the scaled view when the line holds fewer than two digits."""
+PITCH = 0.8
+"""Digit pitch (centre to centre, in line heights) the scaled view brings a line to."""
+SCALE_RANGE = (0.75, 1.35)
+"""Least and most the scaled view changes a line's width by."""
 MAX_POINT_DOUBT = 0.1
 """Highest probability, in any view, of a decimal point the model does not emit."""
 MIN_CONTRAST = 24.0
@@ -68,20 +72,26 @@ def _guess_boxes(guess: LineGuess, crop: Image) -> tuple[DigitBox, ...]:
     return tuple(boxes)
 
 
-def _other_views(crop: Image) -> list[Image]:
+def _other_views(crop: Image, guess: LineGuess) -> list[Image]:
     """The same line seen otherwise: widened (its edge columns repeated on each side,
-    so the digits sit elsewhere in the network's input) and stretched wider (more
-    network frames per character, so a decimal point squeezed between two digits gets
-    room of its own).
+    so the digits sit elsewhere in the network's input) and scaled in width so its
+    digits sit ``PITCH`` line heights apart (within ``SCALE_RANGE``).
 
-    Until session 9 the first view was also padded above and below; repeating the
+    Scaling stretches a tightly set line (more network frames per character, so a
+    decimal point squeezed between two digits gets room of its own) and squeezes a
+    widely set one, whose digits stretched further would outgrow what one network
+    frame sees. Until session 10 this view was always stretched 1.35x; until
+    session 9 the first view was also padded above and below, and repeating the
     edge rows drew the digits of a crop cut tight at their ink out into long false
-    strokes, and a plain frame instead turned a bezel line into a "1"."""
+    strokes (a plain frame instead turned a bezel line into a "1")."""
     h, w = crop.shape[:2]
     side = max(2, round(SIDE_PAD * h))
     widened = cv2.copyMakeBorder(crop, 0, 0, side, side, cv2.BORDER_REPLICATE)
-    stretched = cv2.resize(crop, (round(w * STRETCH), h), interpolation=cv2.INTER_LINEAR)
-    return [np.asarray(widened, np.uint8), np.asarray(stretched, np.uint8)]
+    pitch = digit_pitch(guess)
+    low, high = SCALE_RANGE
+    scale = STRETCH if pitch is None else min(high, max(low, PITCH / pitch))
+    scaled = cv2.resize(crop, (max(4, round(w * scale)), h), interpolation=cv2.INTER_LINEAR)
+    return [np.asarray(widened, np.uint8), np.asarray(scaled, np.uint8)]
 
 
 def _doubt(guess: LineGuess) -> str | None:
@@ -97,7 +107,7 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
     """Read a crop that holds the line of digits (any polarity, colour or grey).
 
     The learned line model reads the crop three times (as given, widened, and
-    stretched wider); all views must give the same well-formed number with every
+    scaled to a set digit pitch); all views must give the same well-formed number with every
     character confident and no decimal point half seen, else ``unreadable``.
     """
     if crop.size == 0 or min(crop.shape[:2]) < 6:
@@ -116,7 +126,7 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
     if doubt := _doubt(guess):
         return _unreadable(doubt, quad)
     confidence = min(guess.char_confidences)
-    for view in _other_views(crop):
+    for view in _other_views(crop, guess):
         other = read_line(view)
         if other.text != guess.text:
             return _unreadable("two views of the line disagree", quad)

@@ -10,7 +10,9 @@ from ocr.line_model import (
     DOUBT_MARGIN,
     INPUT_HEIGHT,
     INPUT_WIDTH,
+    LineGuess,
     decode,
+    digit_pitch,
     model_available,
     prepare,
     read_line,
@@ -75,6 +77,15 @@ def test_a_point_doubted_before_the_first_character_does_not_count() -> None:
         guess = decode(probs)
         assert guess.text == "11"
         assert (guess.point_doubt == pytest.approx(0.3)) is counts, frame
+
+
+def test_digit_pitch_is_the_mean_distance_between_digit_centres() -> None:
+    """Centres 1/8 of the input apart are one input height apart (32 x 256); a
+    decimal point is not a digit and does not count; one digit has no pitch."""
+    columns = ((0.0, 0.125), (0.125, 0.25), (0.24, 0.26), (0.25, 0.375))
+    guess = LineGuess("12.3", (0.99,) * 4, columns, point_doubt=0.0)
+    assert digit_pitch(guess) == pytest.approx(1.0)
+    assert digit_pitch(LineGuess("7", (0.99,), ((0.2, 0.3),), point_doubt=0.0)) is None
 
 
 def test_model_reads_a_drawn_line() -> None:

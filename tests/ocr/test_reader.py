@@ -9,7 +9,7 @@ import numpy as np
 
 from ocr import read_display
 from ocr.line_model import LineGuess
-from ocr.reader import _doubt, _other_views, displayed_text
+from ocr.reader import PITCH, SCALE_RANGE, _doubt, _other_views, displayed_text
 from tests.ocr.drawing import draw_digits
 from tokenmeter.sim.render import render_crop
 
@@ -42,11 +42,30 @@ def test_the_widened_view_keeps_a_tight_crop_s_rows() -> None:
     digits are not drawn out above and below into long false strokes."""
     crop = np.full((30, 120, 3), (90, 200, 120), np.uint8)  # green backlight
     crop[:, 40:44] = (30, 40, 30)  # a "1" cut tight at its ink: top to bottom
-    widened, stretched = _other_views(crop)
+    guess = LineGuess("1", (0.99,), ((0.1, 0.2),), point_doubt=0.0)
+    widened, stretched = _other_views(crop, guess)
     assert widened.shape[0] == crop.shape[0] and widened.shape[1] > crop.shape[1]
     side = (widened.shape[1] - crop.shape[1]) // 2
     assert np.array_equal(widened[:, side : side + crop.shape[1]], crop)
     assert stretched.shape[0] == crop.shape[0] and stretched.shape[1] > crop.shape[1]
+
+
+def _spaced(pitch: float, digits: int = 4) -> LineGuess:
+    """A reading whose digit centres sit ``pitch`` input heights apart (32 x 256 input)."""
+    step = pitch * 32 / 256
+    columns = tuple((0.05 + i * step - 0.01, 0.05 + i * step + 0.01) for i in range(digits))
+    return LineGuess("1234"[:digits], (0.99,) * digits, columns, point_doubt=0.0)
+
+
+def test_the_scaled_view_brings_the_digits_to_one_pitch() -> None:
+    """A widely set line is squeezed and a tightly set one stretched, towards digits
+    PITCH heights apart, never by more than SCALE_RANGE allows."""
+    crop = np.full((32, 160, 3), 200, np.uint8)
+    widths = {p: _other_views(crop, _spaced(p))[1].shape[1] for p in (0.5, 0.7, 1.0, 2.0)}
+    assert widths[0.5] == round(160 * SCALE_RANGE[1])  # would need 1.6x: held at the most
+    assert widths[0.7] == round(160 * PITCH / 0.7)
+    assert widths[1.0] == round(160 * PITCH / 1.0)  # squeezed
+    assert widths[2.0] == round(160 * SCALE_RANGE[0])  # would need 0.4x: held at the least
 
 
 def test_a_crop_of_a_short_line_reads_though_it_is_not_wide() -> None:
