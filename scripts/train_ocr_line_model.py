@@ -174,8 +174,14 @@ def build_dataset(total: int, seed: int, workers: int) -> tuple[np.ndarray, list
     return images, labels
 
 
-def _network(torch: Any) -> Any:
-    """Fully convolutional CTC net: 32x256 in, 64 frames x (1 + len(ALPHABET)) out."""
+def _network(torch: Any, context: bool = True) -> Any:
+    """Fully convolutional CTC net: 32x256 in, 64 frames x (1 + len(ALPHABET)) out.
+
+    With ``context`` (new in session 10; the shipped v11 has none) a residual branch
+    of two dilated convolutions along the frames widens what each output frame sees
+    from 57 to 105 input columns (about three line heights): a digit stretched wide
+    no longer outgrows it. Its last convolution starts at zero, so a network of the
+    older layout (``--init``) starts out reading exactly as before."""
     nn = torch.nn
 
     def block(cin: int, cout: int, stride: int = 1) -> list[Any]:
@@ -185,23 +191,55 @@ def _network(torch: Any) -> Any:
             nn.ReLU(),
         ]
 
-    return nn.Sequential(
-        *block(1, 24, stride=2),  # 16x128
-        *block(24, 48),
-        nn.MaxPool2d(2),  # 8x64
-        *block(48, 96),
-        *block(96, 96),
-        nn.MaxPool2d((2, 1)),  # 4x64
-        *block(96, 128),
-        *block(128, 128),
-        nn.Conv2d(128, 160, (4, 1), bias=False),  # 1x64
-        nn.BatchNorm2d(160),
-        nn.ReLU(),
-        nn.Conv2d(160, 160, (1, 5), padding=(0, 2)),
-        nn.ReLU(),
-        nn.Dropout(0.1),
-        nn.Conv2d(160, 1 + len(ALPHABET), 1),
-    )
+    class LineNet(nn.Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = nn.Sequential(
+                *block(1, 24, stride=2),  # 16x128
+                *block(24, 48),
+                nn.MaxPool2d(2),  # 8x64
+                *block(48, 96),
+                *block(96, 96),
+                nn.MaxPool2d((2, 1)),  # 4x64
+                *block(96, 128),
+                *block(128, 128),
+                nn.Conv2d(128, 160, (4, 1), bias=False),  # 1x64
+                nn.BatchNorm2d(160),
+                nn.ReLU(),
+                nn.Conv2d(160, 160, (1, 5), padding=(0, 2)),
+                nn.ReLU(),
+            )
+            self.context = None
+            if context:
+                self.context = nn.Sequential(
+                    nn.Conv2d(160, 160, (1, 3), padding=(0, 2), dilation=(1, 2)),
+                    nn.ReLU(),
+                    nn.Conv2d(160, 160, (1, 3), padding=(0, 4), dilation=(1, 4)),
+                )
+                nn.init.zeros_(self.context[2].weight)
+                nn.init.zeros_(self.context[2].bias)
+            self.head = nn.Sequential(nn.Dropout(0.1), nn.Conv2d(160, 1 + len(ALPHABET), 1))
+
+        def forward(self, x: Any) -> Any:
+            features = self.body(x)
+            if self.context is not None:
+                features = torch.relu(features + self.context(features))
+            return self.head(features)
+
+    return LineNet()
+
+
+def _load_weights(torch: Any, net: Any, path: Path) -> None:
+    """Weights saved by this script; those of the plain sequential layout (before
+    session 10: body layers 0-24, head convolution 26) load into body and head."""
+    state = torch.load(path)
+    if not any(key.startswith("body.") for key in state):
+        state = {
+            (f"head.1.{key[3:]}" if key.startswith("26.") else f"body.{key}"): value
+            for key, value in state.items()
+        }
+        state.update({k: v for k, v in net.state_dict().items() if k.startswith("context.")})
+    net.load_state_dict(state)
 
 
 def _encode(labels: list[str]) -> tuple[list[int], list[int]]:
@@ -259,6 +297,11 @@ def main() -> None:
     parser.add_argument("--data-only", action="store_true", help="render the data and stop")
     parser.add_argument("--init", type=Path, default=None, help="start from these weights (.pt)")
     parser.add_argument("--peak-lr", type=float, default=2e-3)
+    parser.add_argument(
+        "--no-context",
+        action="store_true",
+        help="the layout before session 10 (v11, shipped): no dilated context branch",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/ocr_line_data.npz"))
     parser.add_argument("--out", type=Path, default=ROOT / "ocr" / "models" / "line_ctc.onnx")
     args = parser.parse_args()
@@ -277,9 +320,9 @@ def main() -> None:
     x_val = torch.from_numpy(val_images.astype(np.float32)).unsqueeze(1)
     y_train = labels
 
-    net = _network(torch)
+    net = _network(torch, context=not args.no_context)
     if args.init is not None:
-        net.load_state_dict(torch.load(args.init))
+        _load_weights(torch, net, args.init)
     print(f"parameters: {sum(p.numel() for p in net.parameters())}", flush=True)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     peak = args.peak_lr
