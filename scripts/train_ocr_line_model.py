@@ -177,7 +177,7 @@ def build_dataset(total: int, seed: int, workers: int) -> tuple[np.ndarray, list
 def _network(torch: Any, context: bool = True) -> Any:
     """Fully convolutional CTC net: 32x256 in, 64 frames x (1 + len(ALPHABET)) out.
 
-    With ``context`` (new in session 10; the shipped v11 has none) a residual branch
+    With ``context`` (new in session 10: v17, shipped; v11 before it had none) a residual branch
     of two dilated convolutions along the frames widens what each output frame sees
     from 57 to 105 input columns (about three line heights): a digit stretched wide
     no longer outgrows it. Its last convolution starts at zero, so a network of the
@@ -300,7 +300,7 @@ def main() -> None:
     parser.add_argument(
         "--no-context",
         action="store_true",
-        help="the layout before session 10 (v11, shipped): no dilated context branch",
+        help="the layout before session 10 (v11): no dilated context branch",
     )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/ocr_line_data.npz"))
     parser.add_argument("--out", type=Path, default=ROOT / "ocr" / "models" / "line_ctc.onnx")
