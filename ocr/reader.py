@@ -107,8 +107,9 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
     """Read a crop that holds the line of digits (any polarity, colour or grey).
 
     The learned line model reads the crop three times (as given, widened, and
-    scaled to a set digit pitch); all views must give the same well-formed number with every
-    character confident and no decimal point half seen, else ``unreadable``.
+    scaled to a set digit pitch); all views must give the same well-formed number
+    with every character confident and no decimal point half seen, else
+    ``unreadable``.
     """
     if crop.size == 0 or min(crop.shape[:2]) < 6:
         return _unreadable("no display found", quad)

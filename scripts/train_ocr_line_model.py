@@ -177,11 +177,12 @@ def build_dataset(total: int, seed: int, workers: int) -> tuple[np.ndarray, list
 def _network(torch: Any, context: bool = True) -> Any:
     """Fully convolutional CTC net: 32x256 in, 64 frames x (1 + len(ALPHABET)) out.
 
-    With ``context`` (new in session 10: v17, shipped; v11 before it had none) a residual branch
-    of two dilated convolutions along the frames widens what each output frame sees
-    from 57 to 105 input columns (about three line heights): a digit stretched wide
-    no longer outgrows it. Its last convolution starts at zero, so a network of the
-    older layout (``--init``) starts out reading exactly as before."""
+    With ``context`` (new in session 10: v17, shipped; v11 before it had none) a
+    residual branch of two dilated convolutions along the frames widens what each
+    output frame sees from 57 to 105 input columns (about three line heights): a
+    digit stretched wide no longer outgrows it. Its last convolution starts at zero,
+    so a network of the older layout (``--init``) starts out reading exactly as
+    before."""
     nn = torch.nn
 
     def block(cin: int, cout: int, stride: int = 1) -> list[Any]:

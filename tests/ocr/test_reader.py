@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from ocr import read_display
-from ocr.line_model import LineGuess
+from ocr.line_model import INPUT_HEIGHT, INPUT_WIDTH, LineGuess
 from ocr.reader import PITCH, SCALE_RANGE, _doubt, _other_views, displayed_text
 from tests.ocr.drawing import draw_digits
 from tokenmeter.sim.render import render_crop
@@ -51,8 +51,8 @@ def test_the_widened_view_keeps_a_tight_crop_s_rows() -> None:
 
 
 def _spaced(pitch: float, digits: int = 4) -> LineGuess:
-    """A reading whose digit centres sit ``pitch`` input heights apart (32 x 256 input)."""
-    step = pitch * 32 / 256
+    """A reading whose digit centres sit ``pitch`` heights of the network's input apart."""
+    step = pitch * INPUT_HEIGHT / INPUT_WIDTH
     columns = tuple((0.05 + i * step - 0.01, 0.05 + i * step + 0.01) for i in range(digits))
     return LineGuess("1234"[:digits], (0.99,) * digits, columns, point_doubt=0.0)
 
