@@ -21,6 +21,10 @@ LOCATE_WIDTH = 480
 
 MIN_ASPECT = 1.6
 """A line of digits is at least this much wider than tall (two digits or more)."""
+MIN_BAND_ASPECT = 0.5
+"""Inside a display window the digit band may be as narrow as one digit: a low
+balance ("4.3", "44") is a short line in a wide window (until session 11 the band
+had to be MIN_ASPECT wide, and such a window was read whole, too small to be sure)."""
 
 JOIN_WIDTHS = (11, 25)
 """Gaps between digits closed when joining strokes into lines (px at LOCATE_WIDTH): a
@@ -198,8 +202,8 @@ def refine(image: Image, quad: Quad, height: int = 96) -> Quad:
 
     Inside the rectified quad the frame edges are removed as long lines; the band
     of rows holding most of the remaining strokes, and the span of columns inked
-    within it, are the digits. A band too short or too narrow to be a line of
-    digits leaves the quad as it was.
+    within it, are the digits. A band too short, or narrower than one digit, leaves
+    the quad as it was.
     """
     crop = rectify(image, quad, height)
     grey = brightest(crop)
@@ -219,7 +223,7 @@ def refine(image: Image, quad: Quad, height: int = 96) -> Quad:
     if inked_cols.size == 0 or bottom - top < 0.2 * height:
         return quad
     left, right = int(inked_cols[0]), int(inked_cols[-1]) + 1
-    if right - left < MIN_ASPECT * (bottom - top):
+    if right - left < MIN_BAND_ASPECT * (bottom - top):
         return quad
     # half a digit height each side: a leading "1" has its ink at the right of its cell
     pad_y, pad_x = 0.12 * (bottom - top), 0.5 * (bottom - top)

@@ -82,3 +82,18 @@ def test_refine_keeps_both_halves_of_digits_without_a_middle_bar() -> None:
     tl, _tr, _br, bl = refine(window, whole)
     _x0, top, _x1, bottom = lcd.digit_area
     assert tl[1] <= top + 2 and bl[1] >= bottom - 2
+
+
+def test_refine_cuts_a_short_line_out_of_a_wide_window() -> None:
+    """A low balance ("4.3") fills a sixth of its window; the refined quad holds its
+    two digits and little of the empty positions to their left."""
+    style = LcdStyle(positions=6, leading_zeros=False, lcd_label="", ghost=0.0, decimals=1)
+    lcd = draw_lcd(display_slots("4.3", style), style, 40.0)
+    window = np.clip(lcd.image, 0, 255).astype(np.uint8)
+    h, w = window.shape[:2]
+    whole = ((0.0, 0.0), (w - 1.0, 0.0), (w - 1.0, h - 1.0), (0.0, h - 1.0))
+    tl, tr, _br, _bl = refine(window, whole)
+    _x0, _top, x1, _bottom = lcd.digit_area
+    ink_left = lcd.digit_boxes[-2][0]  # the "4"
+    assert tr[0] - tl[0] < 0.6 * w
+    assert tl[0] <= ink_left and tr[0] >= x1 - 2
