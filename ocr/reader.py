@@ -170,20 +170,42 @@ def read_display(image: Image, roi: Quad | None = None) -> Reading:
         return _unreadable("no contrast (dark frame or blank display)")
     first: Reading | None = None
     for quad in _candidates(image):
-        reading = read_line_image(rectify(image, quad, LINE_HEIGHT), quad)
+        reading = _read_whole_line(image, quad)
         if reading.status == "ok":
-            # a quad holding only part of the line (or a box drawn by glare across
-            # the digits) must not pass: the line widened must read the same
-            wide = read_line(rectify(image, _widened(quad), LINE_HEIGHT))
-            if displayed_text(wide.text) == reading.text and _sure(wide):
-                return reading
-            reading = _unreadable("more strokes beside the line (partial line?)", quad)
+            return reading
         first = first or reading
     if image.shape[0] <= CROP_MAX_HEIGHT:  # a crop of a short line ("47.2" is 2:1)
         whole = read_line_image(image)
         if whole.status == "ok":
             return whole
     return first or _unreadable("no display found")
+
+
+def _read_whole_line(image: Image, quad: Quad, grow: int = 2) -> Reading:
+    """Read the line in ``quad`` if the quad holds all of it.
+
+    A quad holding only part of the line (or a box drawn by glare across the
+    digits) must not pass: the line widened must read the same, character for
+    character. When the widened line reads surely but more, the widened quad is
+    read instead (``grow`` times), under the same checks."""
+    reading = read_line_image(rectify(image, quad, LINE_HEIGHT), quad)
+    if reading.status != "ok":
+        return reading
+    widened = _widened(quad)
+    wide = read_line(rectify(image, widened, LINE_HEIGHT))
+    if wide.text == _shown(reading) and _sure(wide):
+        return reading
+    if grow > 0 and _sure(wide):
+        grown = _read_whole_line(image, widened, grow - 1)
+        if grown.status == "ok":
+            return grown
+    return _unreadable("more strokes beside the line (partial line?)", quad)
+
+
+def _shown(reading: Reading) -> str:
+    """The characters a reading was read from, leading zeros kept ("000" for 0): a
+    quad holding "000" of "0000001.1" must not pass because "000000" reads 0 too."""
+    return "".join(d.char + ("." if d.point_after else "") for d in reading.digits)
 
 
 def _sure(guess: LineGuess) -> bool:
