@@ -21,10 +21,11 @@ LOCATE_WIDTH = 480
 
 MIN_ASPECT = 1.6
 """A line of digits is at least this much wider than tall (two digits or more)."""
-MIN_BAND_ASPECT = 0.5
-"""Inside a display window the digit band may be as narrow as one digit: a low
+MIN_BAND_ASPECT = 1.2
+"""Inside a display window the digit band may be as narrow as two digits: a low
 balance ("4.3", "44") is a short line in a wide window (until session 11 the band
-had to be MIN_ASPECT wide, and such a window was read whole, too small to be sure)."""
+had to be MIN_ASPECT wide, and such a window was read whole, too small to be sure).
+A single glyph stays out: a keypad key found as a window holds one ("8")."""
 
 JOIN_WIDTHS = (11, 25)
 """Gaps between digits closed when joining strokes into lines (px at LOCATE_WIDTH): a
@@ -202,7 +203,7 @@ def refine(image: Image, quad: Quad, height: int = 96) -> Quad:
 
     Inside the rectified quad the frame edges are removed as long lines; the band
     of rows holding most of the remaining strokes, and the span of columns inked
-    within it, are the digits. A band too short, or narrower than one digit, leaves
+    within it, are the digits. A band too short, or narrower than two digits, leaves
     the quad as it was.
     """
     crop = rectify(image, quad, height)

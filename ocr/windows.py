@@ -68,13 +68,13 @@ def _window_rects(edges: Image) -> list[tuple[cv2.typing.RotatedRect, bool]]:
 
 
 def _overlap(a: cv2.typing.RotatedRect, b: cv2.typing.RotatedRect) -> float:
-    """Intersection over the smaller area."""
+    """Intersection over union."""
     kind, points = cv2.rotatedRectangleIntersection(a, b)
     if kind == cv2.INTERSECT_NONE or points is None:
         return 0.0
     inter = float(cv2.contourArea(points))
-    smaller = min(a[1][0] * a[1][1], b[1][0] * b[1][1])
-    return inter / max(1.0, smaller)
+    union = a[1][0] * a[1][1] + b[1][0] * b[1][1] - inter
+    return inter / max(1.0, union)
 
 
 def _stroke_content(strokes: np.ndarray, rect: cv2.typing.RotatedRect) -> float:
