@@ -1,12 +1,15 @@
 """Development figures for choosing the reader's network and gate, on rendered data.
 
     .venv/bin/python bench/ocr_dev.py [--model PATH] [--photos 200] [--crops 1000] [--real]
+        [--photo-seed 77] [--crop-seed 4242]
 
 Models and gate settings are chosen on these sets, never on the benchmark's
 (``bench/ocr.py`` uses seed 2024) and never on the real crops:
 
 - **photos**: ``bench/ocr.py``'s rendered set drawn with seed 77, read whole (the
-  reader finds the display itself) and from the true digit quad (reading alone);
+  reader finds the display itself) and from the true digit quad (reading alone).
+  Seeds 77 and 78 have been chosen on since session 3, so they flatter the reader;
+  session 11 drew fresh ones (79 to 84, ``--photo-seed``) for honest estimates;
 - **hard crops**: ``scripts/ocr_line_data.py`` line crops, seed 4242, the kind the
   network is trained on and harder than any photo on purpose (faint ink, ghosts,
   digits cut at the edge; an empty label means nothing may be read);
@@ -58,6 +61,7 @@ rendered_photo = _BENCH.rendered_photo  # type: ignore[attr-defined]
 Image = _BENCH.Image  # type: ignore[attr-defined]
 
 PHOTO_SEED = 77
+BENCHMARK_SEED = 2024  # bench/ocr.py's rendered set: never chosen on
 CROP_SEED = 4242
 
 
@@ -86,10 +90,10 @@ class Tally(Counter[str]):
         )
 
 
-def photos(count: int) -> tuple[Tally, Tally]:
+def photos(count: int, seed: int = PHOTO_SEED) -> tuple[Tally, Tally]:
     whole, true_quad = Tally(), Tally()
     for index in range(count):
-        photo, kind = rendered_photo(PHOTO_SEED, index)
+        photo, kind = rendered_photo(seed, index)
         whole.add(ocr.read_display(photo.image).value, photo.value)
         if kind != "crop":
             true_quad.add(read_line_image(rectify(photo.image, photo.quad, 48)).value, photo.value)
@@ -105,8 +109,8 @@ def _crops(samples: Iterator[tuple[Image, str]]) -> Tally:
     return tally
 
 
-def hard_crops(count: int) -> Tally:
-    rng = np.random.default_rng(CROP_SEED)
+def hard_crops(count: int, seed: int = CROP_SEED) -> Tally:
+    rng = np.random.default_rng(seed)
     return _crops(line_sample(rng) for _ in range(count))
 
 
@@ -124,23 +128,27 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="another line_ctc.onnx")
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--crops", type=int, default=1000)
+    parser.add_argument("--photo-seed", type=int, default=PHOTO_SEED)
+    parser.add_argument("--crop-seed", type=int, default=CROP_SEED)
     parser.add_argument(
         "--max-point-doubt", type=float, default=None, help="gate setting to try instead"
     )
     parser.add_argument("--real", action="store_true", help="also measure the real crops")
     parser.add_argument("--dataset", type=Path, default=DATASET)
     args = parser.parse_args()
+    if args.photo_seed == BENCHMARK_SEED:
+        parser.error(f"seed {BENCHMARK_SEED} is the benchmark's own: choose on other seeds")
     if args.model:
         ocr.line_model.MODEL_PATH = args.model.resolve()
     if args.max_point_doubt is not None:
         ocr.reader.MAX_POINT_DOUBT = args.max_point_doubt
     print(f"model: {ocr.line_model.MODEL_PATH}, max point doubt {ocr.reader.MAX_POINT_DOUBT}")
     if args.photos:
-        whole, true_quad = photos(args.photos)
-        print(whole.line(f"photos (seed {PHOTO_SEED}), located"))
+        whole, true_quad = photos(args.photos, args.photo_seed)
+        print(whole.line(f"photos (seed {args.photo_seed}), located"))
         print(true_quad.line("photos, true digit quad"))
     if args.crops:
-        print(hard_crops(args.crops).line(f"hard crops (seed {CROP_SEED})"))
+        print(hard_crops(args.crops, args.crop_seed).line(f"hard crops (seed {args.crop_seed})"))
     if args.real:
         if (args.dataset / "gt.txt").is_file():
             print(_crops(real_crops(args.dataset)).line("real crops (measured only)"))
