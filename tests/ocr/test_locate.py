@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 
 from ocr.locate import locate_digits, looks_like_crop, order_corners, rectify, refine
+from ocr.reading import Quad
 from tests.ocr.drawing import draw_digits
-from tokenmeter.sim.render_lcd import display_slots, draw_lcd
+from tokenmeter.sim.render_lcd import LcdDrawing, display_slots, draw_lcd
 from tokenmeter.sim.render_style import LcdStyle
 
 
@@ -71,15 +72,19 @@ def test_refine_keeps_the_digits_and_drops_marks_above_them() -> None:
     assert tl[0] < 40 and tr[0] > 20 + crop.shape[1] - 30
 
 
+def _refined_lcd(text: str, style: LcdStyle) -> tuple[LcdDrawing, Quad]:
+    """A face-on LCD showing ``text`` and ``refine`` of the whole of it."""
+    lcd = draw_lcd(display_slots(text, style), style, 40.0)
+    window = np.clip(lcd.image, 0, 255).astype(np.uint8)
+    h, w = window.shape[:2]
+    return lcd, refine(window, ((0.0, 0.0), (w - 1.0, 0.0), (w - 1.0, h - 1.0), (0.0, h - 1.0)))
+
+
 def test_refine_keeps_both_halves_of_digits_without_a_middle_bar() -> None:
     """Digits with no middle bar lit ("1", "0", "7") and wide gaps between segments have
     empty rows between their upper and lower halves; the refined band holds both."""
     style = LcdStyle(segment_gap=0.5, stroke=0.14, lcd_label="", ghost=0.0)
-    lcd = draw_lcd(display_slots("10170", style), style, 40.0)
-    window = np.clip(lcd.image, 0, 255).astype(np.uint8)
-    h, w = window.shape[:2]
-    whole = ((0.0, 0.0), (w - 1.0, 0.0), (w - 1.0, h - 1.0), (0.0, h - 1.0))
-    tl, _tr, _br, bl = refine(window, whole)
+    lcd, (tl, _tr, _br, bl) = _refined_lcd("10170", style)
     _x0, top, _x1, bottom = lcd.digit_area
     assert tl[1] <= top + 2 and bl[1] >= bottom - 2
 
@@ -88,12 +93,8 @@ def test_refine_cuts_a_short_line_out_of_a_wide_window() -> None:
     """A low balance ("4.3") fills a sixth of its window; the refined quad holds its
     two digits and little of the empty positions to their left."""
     style = LcdStyle(positions=6, leading_zeros=False, lcd_label="", ghost=0.0, decimals=1)
-    lcd = draw_lcd(display_slots("4.3", style), style, 40.0)
-    window = np.clip(lcd.image, 0, 255).astype(np.uint8)
-    h, w = window.shape[:2]
-    whole = ((0.0, 0.0), (w - 1.0, 0.0), (w - 1.0, h - 1.0), (0.0, h - 1.0))
-    tl, tr, _br, _bl = refine(window, whole)
+    lcd, (tl, tr, _br, _bl) = _refined_lcd("4.3", style)
     _x0, _top, x1, _bottom = lcd.digit_area
     ink_left = lcd.digit_boxes[-2][0]  # the "4"
-    assert tr[0] - tl[0] < 0.6 * w
+    assert tr[0] - tl[0] < 0.6 * lcd.image.shape[1]
     assert tl[0] <= ink_left and tr[0] >= x1 - 2
