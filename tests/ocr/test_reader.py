@@ -157,7 +157,7 @@ def test_a_quad_holding_part_of_the_line_grows_to_all_of_it() -> None:
     """A quad round the last four digits sees more digits when widened; the widened
     quad is then read (at most twice), under the same checks."""
     photo, boxes = _line_photo("0000001.1")
-    part = _quad_over(boxes, 3, 7)
+    part = _quad_over(boxes, 4, 7)
     assert _read_whole_line(photo, part, grow=0).status == "unreadable"
     reading = _read_whole_line(photo, part)
     assert reading.status == "ok" and reading.value == 1.1
