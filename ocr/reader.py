@@ -38,6 +38,8 @@ LINE_HEIGHT = 48
 """Height (px) a located line is rectified to."""
 WIDEN = 1.5
 """A located line must read the same when widened by this many heights per side."""
+LONE_WIDEN = 8.0
+"""A lone character must read alone when widened by this many heights per side."""
 NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 
@@ -193,13 +195,24 @@ def _read_whole_line(image: Image, quad: Quad, grow: int = 2) -> Reading:
         return reading
     widened = _widened(quad)
     wide = read_line(rectify(image, widened, LINE_HEIGHT))
-    if wide.text == _shown(reading) and _sure(wide):
+    if wide.text == _shown(reading) and _sure(wide) and _alone(image, quad, reading):
         return reading
     if grow > 0 and _sure(wide):
         grown = _read_whole_line(image, widened, grow - 1)
         if grown.status == "ok":
             return grown
     return _unreadable("more strokes beside the line (partial line?)", quad)
+
+
+def _alone(image: Image, quad: Quad, reading: Reading) -> bool:
+    """A lone character must still read alone with ``LONE_WIDEN`` line heights of
+    room on each side: a keypad key found as a window holds one glyph, and the
+    line widened by ``WIDEN`` stays on the blank key, while this reaches the keys
+    beside it."""
+    if len(reading.digits) > 1:
+        return True
+    wide = read_line(rectify(image, _widened(quad, LONE_WIDEN), LINE_HEIGHT))
+    return wide.text == _shown(reading)
 
 
 def _shown(reading: Reading) -> str:
