@@ -41,6 +41,8 @@ from tokenmeter.sim.render import NegativeKind, RenderedPhoto  # noqa: E402
 
 Image = npt.NDArray[np.uint8]
 DATASET = ROOT.parent / "shared" / "datasets" / "lcd-meter-crops"
+SEED = 2024
+"""The rendered set's seed; development sets (bench/ocr_dev.py) never use it."""
 LARGE_SIZES = ((800, 600), (1024, 768), (1280, 960), (1600, 1200))
 NUMBER = re.compile(r"^\d+(\.\d+)?$")
 TESSERACT_CONFIG = "--psm 7 -c tessedit_char_whitelist=0123456789."
@@ -279,7 +281,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--rendered", type=int, default=300, help="size of the rendered set")
     parser.add_argument("--negatives", type=int, default=30, help="frames with nothing to read")
-    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--dataset", type=Path, default=DATASET, help="real crops folder")
     parser.add_argument("--out", type=Path, default=None, help="also write the Markdown here")
     args = parser.parse_args()
