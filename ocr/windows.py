@@ -29,6 +29,9 @@ NOTCHED = (0.5, 0.9)
 """Or, tried after every rectangular one: the contour fills at least the first share
 and its convex hull the second (digits touching the frame notch the contour, not
 its hull; an open line of edge pixels fills little)."""
+LOOSE_NOTCHED = (0.3, 0.85)
+"""The same, for the reader's second pass (a photo nothing else read): an LCD whose
+digits and indicators touch the frame all along is notched deeper."""
 
 
 def _edges(grey: Image) -> Image:
@@ -41,7 +44,9 @@ def _edges(grey: Image) -> Image:
     return np.asarray(cv2.dilate(edges, np.ones((3, 3), np.uint8)), np.uint8)
 
 
-def _window_rects(edges: Image) -> list[tuple[cv2.typing.RotatedRect, bool]]:
+def _window_rects(
+    edges: Image, notched_limits: tuple[float, float]
+) -> list[tuple[cv2.typing.RotatedRect, bool]]:
     """Window-shaped contours, each with whether it is notched (see ``NOTCHED``)."""
     h, w = edges.shape[:2]
     area = float(h * w)
@@ -59,8 +64,8 @@ def _window_rects(edges: Image) -> list[tuple[cv2.typing.RotatedRect, bool]]:
             continue
         notched = filled < RECTANGULAR * rw * rh
         if notched and (
-            filled < NOTCHED[0] * rw * rh
-            or cv2.contourArea(cv2.convexHull(contour)) < NOTCHED[1] * rw * rh
+            filled < notched_limits[0] * rw * rh
+            or cv2.contourArea(cv2.convexHull(contour)) < notched_limits[1] * rw * rh
         ):
             continue
         rects.append((((cx, cy), (rw, rh), angle), notched))
@@ -86,8 +91,11 @@ def _stroke_content(strokes: np.ndarray, rect: cv2.typing.RotatedRect) -> float:
     return float(cv2.mean(strokes, mask)[0])
 
 
-def find_windows(image: Image, limit: int = 2) -> list[Quad]:
-    """Up to ``limit`` display windows (TL, TR, BR, BL, image px), most strokes first."""
+def find_windows(
+    image: Image, limit: int = 2, notched: tuple[float, float] = NOTCHED
+) -> list[Quad]:
+    """Up to ``limit`` display windows (TL, TR, BR, BL, image px), most strokes first;
+    ``notched`` is the least (fill, hull) share of a notched outline."""
     grey = brightest(image)
     h, w = grey.shape[:2]
     scale = LOCATE_WIDTH / w
@@ -96,7 +104,7 @@ def find_windows(image: Image, limit: int = 2) -> list[Quad]:
         np.uint8,
     )
     edges = _edges(small)
-    rects = _window_rects(edges)
+    rects = _window_rects(edges, notched)
     if not rects:
         return []
     scored = sorted(rects, key=lambda r: (r[1], -_stroke_content(edges, r[0])))
@@ -107,3 +115,17 @@ def find_windows(image: Image, limit: int = 2) -> list[Quad]:
         if len(chosen) == limit:
             break
     return [order_corners(cv2.boxPoints(rect) / scale) for rect in chosen]
+
+
+def find_windows_within(image: Image, outer: Quad, limit: int = 2) -> list[Quad]:
+    """Windows inside ``outer`` (a meter body or card found as a window), searched on
+    its own: the photo's wall no longer sets the edge levels, and the window is seen
+    at ``LOCATE_WIDTH`` across the body instead of across the photo."""
+    points = np.array(outer, np.float64)
+    h, w = image.shape[:2]
+    x0, y0 = np.clip(np.floor(points.min(axis=0)), 0, [w, h]).astype(int)
+    x1, y1 = np.clip(np.ceil(points.max(axis=0)), 0, [w, h]).astype(int)
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return []
+    found = find_windows(image[y0:y1, x0:x1], limit)
+    return [tuple((x + x0, y + y0) for x, y in quad) for quad in found]  # type: ignore[misc]

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from ocr import read_display
-from ocr.windows import find_windows
+from ocr.windows import LOOSE_NOTCHED, find_windows, find_windows_within
 from tests.ocr.drawing import draw_digits
 from tokenmeter.sim.render import render_negative, render_photo
 from tokenmeter.sim.render_style import random_style
@@ -67,3 +67,39 @@ def test_the_glass_inside_a_bezel_is_a_window_of_its_own() -> None:
     outer, inner = find_windows(photo.image)
     assert all(_inside(outer, p) for p in inner)
     assert read_display(photo.image).value == 735.29
+
+
+def _dev_photo(seed: int, index: int, text: str) -> tuple[np.ndarray, tuple[float, float]]:
+    """bench/ocr_dev.py's photo ``index`` of ``seed`` (its text given) and its digits' centre."""
+    rng = np.random.default_rng([seed, index])
+    photo = render_photo(text, random_style(rng), seed=seed * 100_000 + index)
+    centre = np.array(photo.quad).mean(axis=0)
+    return photo.image, (float(centre[0]), float(centre[1]))
+
+
+def test_a_deeply_notched_window_is_found_with_the_loose_limits() -> None:
+    """An LCD whose first digit and indicator touch its frame: its outline fills only
+    0.41 of its box (its hull 0.98), under NOTCHED, so only the reader's second pass,
+    with LOOSE_NOTCHED, finds it (seed 79's photo 440)."""
+    image, centre = _dev_photo(79, 440, "65690.7")
+    assert not any(_inside(q, centre) for q in find_windows(image, 4))
+    assert any(_inside(q, centre) for q in find_windows(image, 4, LOOSE_NOTCHED))
+
+
+def test_a_window_inside_a_meter_body_is_found_within_it() -> None:
+    """A white meter body on a noisy wall is the only window of the photo; searched on
+    its own, the body holds the LCD window round the digits (seed 80's photo 122)."""
+    image, centre = _dev_photo(80, 122, "331685.3")
+    (body,) = find_windows(image)
+    inner = find_windows_within(image, body)
+    assert any(_inside(q, centre) for q in inner)
+    assert all(all(_inside(body, p) for p in q) for q in inner)
+
+
+def test_no_window_within_a_sliver() -> None:
+    """A quad too small to search (or off the photo) holds no window."""
+    image = np.full((480, 640, 3), 128, np.uint8)
+    sliver = ((10.0, 10.0), (20.0, 10.0), (20.0, 15.0), (10.0, 15.0))
+    beyond = ((700.0, 500.0), (900.0, 500.0), (900.0, 600.0), (700.0, 600.0))
+    assert find_windows_within(image, sliver) == []
+    assert find_windows_within(image, beyond) == []
