@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from itertools import chain
 
 import cv2
 import numpy as np
@@ -13,7 +14,7 @@ from ocr.ink import brightest, grey_range
 from ocr.line_model import LineGuess, content_width, digit_pitch, model_available, read_line
 from ocr.locate import CROP_MAX_HEIGHT, locate_candidates, looks_like_crop, rectify, refine
 from ocr.reading import DigitBox, Image, Quad, Reading
-from ocr.windows import find_windows
+from ocr.windows import LOOSE_NOTCHED, find_windows, find_windows_within
 
 MAX_DIGITS = 10
 MIN_CHAR_CONFIDENCE = 0.9
@@ -41,6 +42,7 @@ WIDEN = 1.5
 LONE_WIDEN = 8.0
 """A lone character must read alone when widened by this many heights per side."""
 NUMBER = re.compile(r"^\d+(\.\d+)?$")
+VIEWS_DISAGREE = "two views of the line disagree"
 
 
 def _unreadable(reason: str, quad: Quad | None = None) -> Reading:
@@ -132,7 +134,7 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
     for view in _other_views(crop, guess):
         other = read_line(view)
         if other.text != guess.text:
-            return _unreadable("two views of the line disagree", quad)
+            return _unreadable(VIEWS_DISAGREE, quad)
         if doubt := _doubt(other):
             return _unreadable(doubt, quad)
         confidence = min(confidence, *other.char_confidences)
@@ -189,11 +191,19 @@ def _read_whole_line(image: Image, quad: Quad, grow: int = 2) -> Reading:
     A quad holding only part of the line (or a box drawn by glare across the
     digits) must not pass: the line widened must read the same, character for
     character. When the widened line reads surely but more, the widened quad is
-    read instead (``grow`` times), under the same checks."""
+    read instead (``grow`` times), under the same checks. So is it when the quad's
+    own reading fails and the widened line reads a number surely: a window whose
+    outline the first digit notches cuts that digit, and its views disagree."""
     reading = read_line_image(rectify(image, quad, LINE_HEIGHT), quad)
-    if reading.status != "ok":
-        return reading
     widened = _widened(quad)
+    if reading.status != "ok":
+        if grow > 0 and reading.reason == VIEWS_DISAGREE:
+            wide = read_line(rectify(image, widened, LINE_HEIGHT))
+            if _sure(wide) and NUMBER.match(wide.text):
+                grown = _read_whole_line(image, widened, grow - 1)
+                if grown.status == "ok":
+                    return grown
+        return reading
     wide = read_line(rectify(image, widened, LINE_HEIGHT))
     if wide.text == _shown(reading) and _sure(wide) and _alone(image, quad, reading):
         return reading
@@ -227,8 +237,22 @@ def _sure(guess: LineGuess) -> bool:
 
 def _candidates(image: Image) -> Iterator[Quad]:
     """Where the line may be, best first: each framed window, the band of strokes
-    inside it, then the stroke bands of the whole photo."""
-    for window in find_windows(image, MAX_WINDOWS):
+    inside it, then the stroke bands of the whole photo.
+
+    Only when none of those reads (the generator is lazy), a second pass: windows
+    whose outline the digits notch deeper (``LOOSE_NOTCHED``), more of them, and
+    windows found inside each window of the first pass (an LCD inside the meter
+    body found instead of it). It can turn a refused photo into a reading, never
+    change one the first pass gives."""
+    windows = find_windows(image, MAX_WINDOWS)
+    for window in windows:
         yield window
         yield refine(image, window)
     yield from locate_candidates(image, MAX_CANDIDATES)
+    tried = set(windows)
+    loose = find_windows(image, MAX_WINDOWS + 2, LOOSE_NOTCHED)
+    for window in chain(loose, *(find_windows_within(image, w, MAX_WINDOWS) for w in windows)):
+        if window not in tried:
+            tried.add(window)
+            yield window
+            yield refine(image, window)

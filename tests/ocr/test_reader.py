@@ -12,6 +12,7 @@ from ocr.line_model import INPUT_HEIGHT, INPUT_WIDTH, LineGuess
 from ocr.reader import (
     PITCH,
     SCALE_RANGE,
+    VIEWS_DISAGREE,
     _doubt,
     _other_views,
     _read_whole_line,
@@ -172,3 +173,27 @@ def test_a_keypad_key_is_not_read_for_a_lone_digit() -> None:
     rng = np.random.default_rng([82, 664])
     photo = render_photo("9", random_style(rng), seed=8_200_664)
     assert read_display(photo.image).value in (9.0, None)
+
+
+def test_a_photo_the_first_pass_cannot_read_is_read_by_the_second() -> None:
+    """Seed 80's photo 122 of bench/ocr_dev.py: the first pass finds only the meter
+    body (its label line and LCD fail as one window) and stroke bands that read no
+    number; the second pass finds the LCD inside the body and reads it."""
+    rng = np.random.default_rng([80, 122])
+    photo = render_photo("331685.3", random_style(rng), seed=8_000_122)
+    reading = read_display(photo.image)
+    assert reading.status == "ok" and reading.value == 331685.3
+
+
+def test_a_window_cutting_its_first_digit_grows_when_its_views_disagree() -> None:
+    """Seed 80's photo 412 of bench/ocr_dev.py: the LCD's notched outline leaves out
+    half of the first "0" of 00850.44, and the line's views disagree (one sees the
+    cut digit, one does not). The widened line reads a number surely, so it is read
+    instead, under every check."""
+    rng = np.random.default_rng([80, 412])
+    photo = render_photo("850.44", random_style(rng), seed=8_000_412)
+    cut: Quad = ((346.0, 295.0), (531.0, 321.0), (521.0, 387.0), (337.0, 361.0))
+    alone = _read_whole_line(photo.image, cut, grow=0)
+    assert alone.status == "unreadable" and alone.reason == VIEWS_DISAGREE
+    assert _read_whole_line(photo.image, cut).value == 850.44
+    assert read_display(photo.image).value == 850.44
