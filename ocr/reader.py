@@ -195,22 +195,19 @@ def _read_whole_line(image: Image, quad: Quad, grow: int = 2) -> Reading:
     own reading fails and the widened line reads a number surely: a window whose
     outline the first digit notches cuts that digit, and its views disagree."""
     reading = read_line_image(rectify(image, quad, LINE_HEIGHT), quad)
+    if reading.status != "ok" and (grow == 0 or reading.reason != VIEWS_DISAGREE):
+        return reading
     widened = _widened(quad)
-    if reading.status != "ok":
-        if grow > 0 and reading.reason == VIEWS_DISAGREE:
-            wide = read_line(rectify(image, widened, LINE_HEIGHT))
-            if _sure(wide) and NUMBER.match(wide.text):
-                grown = _read_whole_line(image, widened, grow - 1)
-                if grown.status == "ok":
-                    return grown
-        return reading
     wide = read_line(rectify(image, widened, LINE_HEIGHT))
-    if wide.text == _shown(reading) and _sure(wide) and _alone(image, quad, reading):
+    whole = reading.status == "ok" and wide.text == _shown(reading) and _sure(wide)
+    if whole and _alone(image, quad, reading):
         return reading
-    if grow > 0 and _sure(wide):
+    if grow > 0 and _sure(wide) and (reading.status == "ok" or NUMBER.match(wide.text)):
         grown = _read_whole_line(image, widened, grow - 1)
         if grown.status == "ok":
             return grown
+    if reading.status != "ok":
+        return reading
     return _unreadable("more strokes beside the line (partial line?)", quad)
 
 

@@ -128,4 +128,5 @@ def find_windows_within(image: Image, outer: Quad, limit: int = 2) -> list[Quad]
     if x1 - x0 < 16 or y1 - y0 < 16:
         return []
     found = find_windows(image[y0:y1, x0:x1], limit)
-    return [tuple((x + x0, y + y0) for x, y in quad) for quad in found]  # type: ignore[misc]
+    dx, dy = float(x0), float(y0)
+    return [tuple((x + dx, y + dy) for x, y in quad) for quad in found]  # type: ignore[misc]
