@@ -2,8 +2,11 @@
 
 Offline tool, not a runtime dependency: needs PyTorch (CPU wheel is enough)::
 
-    .venv/bin/pip install torch==2.13.0
-    .venv/bin/python scripts/train_ocr_line_model.py --samples 24000 --epochs 6
+    .venv/bin/pip install torch==2.13.0 onnx
+    # continue the shipped network on a fresh draw (its .pt checkpoints are not kept)
+    .venv/bin/python scripts/train_ocr_line_model.py --samples 110000 --seed 27 \
+        --minutes 55 --init ocr/models/line_ctc.onnx --peak-lr 2e-4 \
+        --cache /tmp/ocr27.npz --out /tmp/line_ctc_next.onnx
 
 Everything is seeded. The training images come only from the project's own
 renderer (``tokenmeter.sim.render``): crops (``render_crop``) and whole photos
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from itertools import pairwise
 from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
@@ -243,6 +247,59 @@ def _load_weights(torch: Any, net: Any, path: Path) -> None:
     net.load_state_dict(state)
 
 
+def _load_onnx_weights(torch: Any, net: Any, path: Path, calibration: Any) -> None:
+    """Start from an exported network (the shipped ``line_ctc.onnx``) instead of a
+    ``.pt`` checkpoint, which until session 13 lived only on the training machine.
+
+    The export folds each batch norm into the convolution before it, so the norms are
+    rebuilt: run as an identity first, each norm's input statistics are measured on
+    ``calibration`` images, then set as its running statistics with a scale and shift
+    that undo them. The network then computes exactly the exported function in eval
+    mode, and nearly it in train mode, where a batch's own statistics are used."""
+    import onnx  # offline only, like torch
+
+    model = onnx.load(str(path))
+    weights = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer}
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    norms: dict[Any, Any] = {}  # conv -> the batch norm after it
+    modules = list(net.modules())
+    for a, b in pairwise(modules):
+        if isinstance(a, torch.nn.Conv2d) and isinstance(b, torch.nn.BatchNorm2d):
+            norms[a] = b
+    nodes = [n for n in model.graph.node if n.op_type == "Conv"]
+    if len(nodes) != len(convs):
+        raise SystemExit(f"{path}: {len(nodes)} convolutions, the network has {len(convs)}")
+    with torch.no_grad():
+        for conv, node in zip(convs, nodes, strict=True):
+            conv.weight.copy_(torch.from_numpy(weights[node.input[1]].copy()))
+            bias = torch.from_numpy(weights[node.input[2]].copy())
+            if conv in norms:
+                norm = norms[conv]
+                norm.running_mean.zero_()
+                norm.running_var.fill_(1 - norm.eps)
+                norm.weight.fill_(1.0)
+                norm.bias.copy_(bias)
+            else:
+                conv.bias.copy_(bias)
+        seen: dict[Any, Any] = {}
+        hooks = [
+            norm.register_forward_hook(lambda m, i, _o: seen.__setitem__(m, i[0]))
+            for norm in norms.values()
+        ]
+        net.eval()
+        net(calibration)
+        for hook in hooks:
+            hook.remove()
+        for norm in norms.values():
+            mean = seen[norm].mean(dim=(0, 2, 3))
+            var = seen[norm].var(dim=(0, 2, 3), unbiased=False)
+            norm.running_mean.copy_(mean)
+            norm.running_var.copy_(var)
+            norm.weight.copy_(torch.sqrt(var + norm.eps))
+            norm.bias.add_(mean)
+    net.train()
+
+
 def _encode(labels: list[str]) -> tuple[list[int], list[int]]:
     flat = [ALPHABET.index(c) + 1 for label in labels for c in label]
     return flat, [len(label) for label in labels]
@@ -296,7 +353,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--minutes", type=float, default=60.0, help="training time budget")
     parser.add_argument("--data-only", action="store_true", help="render the data and stop")
-    parser.add_argument("--init", type=Path, default=None, help="start from these weights (.pt)")
+    parser.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from these weights: a .pt of this script, or an exported .onnx",
+    )
     parser.add_argument("--peak-lr", type=float, default=2e-3)
     parser.add_argument(
         "--no-context",
@@ -323,7 +385,10 @@ def main() -> None:
 
     net = _network(torch, context=not args.no_context)
     if args.init is not None:
-        _load_weights(torch, net, args.init)
+        if args.init.suffix == ".onnx":
+            _load_onnx_weights(torch, net, args.init, x_train[:2000].float())
+        else:
+            _load_weights(torch, net, args.init)
     print(f"parameters: {sum(p.numel() for p in net.parameters())}", flush=True)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     peak = args.peak_lr
