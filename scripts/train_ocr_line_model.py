@@ -261,11 +261,11 @@ def _load_onnx_weights(torch: Any, net: Any, path: Path, calibration: Any) -> No
     model = onnx.load(str(path))
     weights = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer}
     convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
-    norms: dict[Any, Any] = {}  # conv -> the batch norm after it
-    modules = list(net.modules())
-    for a, b in pairwise(modules):
-        if isinstance(a, torch.nn.Conv2d) and isinstance(b, torch.nn.BatchNorm2d):
-            norms[a] = b
+    norms = {  # conv -> the batch norm after it
+        a: b
+        for a, b in pairwise(net.modules())
+        if isinstance(a, torch.nn.Conv2d) and isinstance(b, torch.nn.BatchNorm2d)
+    }
     nodes = [n for n in model.graph.node if n.op_type == "Conv"]
     if len(nodes) != len(convs):
         raise SystemExit(f"{path}: {len(nodes)} convolutions, the network has {len(convs)}")
@@ -281,9 +281,13 @@ def _load_onnx_weights(torch: Any, net: Any, path: Path, calibration: Any) -> No
                 norm.bias.copy_(bias)
             else:
                 conv.bias.copy_(bias)
-        seen: dict[Any, Any] = {}
+        seen: dict[Any, tuple[Any, Any]] = {}  # norm -> (mean, variance) of its input
         hooks = [
-            norm.register_forward_hook(lambda m, i, _o: seen.__setitem__(m, i[0]))
+            norm.register_forward_hook(
+                lambda m, i, _o: seen.__setitem__(
+                    m, torch.var_mean(i[0], dim=(0, 2, 3), unbiased=False)[::-1]
+                )
+            )
             for norm in norms.values()
         ]
         net.eval()
@@ -291,8 +295,7 @@ def _load_onnx_weights(torch: Any, net: Any, path: Path, calibration: Any) -> No
         for hook in hooks:
             hook.remove()
         for norm in norms.values():
-            mean = seen[norm].mean(dim=(0, 2, 3))
-            var = seen[norm].var(dim=(0, 2, 3), unbiased=False)
+            mean, var = seen[norm]
             norm.running_mean.copy_(mean)
             norm.running_var.copy_(var)
             norm.weight.copy_(torch.sqrt(var + norm.eps))
