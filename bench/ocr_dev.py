@@ -8,8 +8,8 @@ Models and gate settings are chosen on these sets, never on the benchmark's
 
 - **photos**: ``bench/ocr.py``'s rendered set drawn with seed 77, read whole (the
   reader finds the display itself) and from the true digit quad (reading alone).
-  Seeds 77 and 78 have been chosen on since session 3, so they flatter the reader;
-  session 11 drew fresh ones (79 to 84, ``--photo-seed``) for honest estimates;
+  Seeds 77 to 84 (``--photo-seed``) have been chosen on and 86 read once to confirm
+  a choice, so they flatter the reader; an honest estimate needs a seed never read;
 - **hard crops**: ``scripts/ocr_line_data.py`` line crops, seed 4242, the kind the
   network is trained on and harder than any photo on purpose (faint ink, ghosts,
   digits cut at the edge; an empty label means nothing may be read);

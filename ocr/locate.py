@@ -23,9 +23,9 @@ MIN_ASPECT = 1.6
 """A line of digits is at least this much wider than tall (two digits or more)."""
 MIN_BAND_ASPECT = 1.2
 """Inside a display window the digit band may be as narrow as two digits: a low
-balance ("4.3", "44") is a short line in a wide window (until session 11 the band
-had to be MIN_ASPECT wide, and such a window was read whole, too small to be sure).
-A single glyph stays out: a keypad key found as a window holds one ("8")."""
+balance ("4.3", "44") is a short line in a wide window, and the network reading
+such a line with the whole window round it is rarely sure. A single glyph stays
+out: a keypad key found as a window holds one ("8")."""
 
 JOIN_WIDTHS = (11, 25)
 """Gaps between digits closed when joining strokes into lines (px at LOCATE_WIDTH): a

@@ -146,8 +146,8 @@ def _quad_over(boxes: list[tuple[float, float, float, float]], first: int, last:
 
 def test_a_quad_round_leading_zeros_alone_is_not_read_as_zero() -> None:
     """ "000" of "0000001.1" reads 0, and so does the line widened to "000000": the
-    partial-line check compares characters, not values, so it is refused (until
-    session 11 it passed as 0)."""
+    partial-line check compares characters, not values, so it is refused (compared
+    as values, it would pass as 0)."""
     photo, boxes = _line_photo("0000001.1")
     reading = _read_whole_line(photo, _quad_over(boxes, 0, 2))
     assert reading.status == "unreadable"
@@ -169,7 +169,7 @@ def test_a_keypad_key_is_not_read_for_a_lone_digit() -> None:
     read "8" surely even widened by 1.5 line heights (still on the blank key). A
     lone character must also read alone widened by 8 heights, which reaches the
     keys beside it, so the key is refused (seed 82's photo 664 of bench/ocr_dev.py,
-    read 8 by v19 before session 11's check)."""
+    which v19 reads as 8 without this check)."""
     rng = np.random.default_rng([82, 664])
     photo = render_photo("9", random_style(rng), seed=8_200_664)
     assert read_display(photo.image).value in (9.0, None)

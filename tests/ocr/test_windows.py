@@ -60,8 +60,8 @@ def test_no_window_on_a_bare_wall_or_dark_frame() -> None:
 
 def test_the_glass_inside_a_bezel_is_a_window_of_its_own() -> None:
     """A rendered meter whose bezel and LCD glass are both found: the glass, nested
-    in the bezel, is kept as the second window (until session 11 a window covered by
-    a chosen one for 70 % of its own area was dropped), and the photo reads."""
+    in the bezel, is kept as the second window (overlap is intersection over union,
+    not a share of the smaller window, which would drop it), and the photo reads."""
     rng = np.random.default_rng([79, 152])  # bench/ocr_dev.py's seed-79 photo 152
     photo = render_photo("735.29", random_style(rng), seed=7_900_152)
     outer, inner = find_windows(photo.image)
