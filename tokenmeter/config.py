@@ -24,6 +24,9 @@ ENV_TELEGRAM_TOKEN = "TOKENMETER_TELEGRAM_TOKEN"
 ENV_MQTT_PASSWORD = "TOKENMETER_MQTT_PASSWORD"
 ENV_BLYNK_TOKEN = "TOKENMETER_BLYNK_TOKEN"
 ENV_GOOGLE_CREDENTIALS = "GOOGLE_APPLICATION_CREDENTIALS"
+ENV_CONFIG = "TOKENMETER_CONFIG"
+LOCAL_CONFIG = Path("config.toml")
+SYSTEM_CONFIG = Path("/etc/tokenmeter/config.toml")
 
 
 class Section(BaseModel):
@@ -252,6 +255,25 @@ def _firebase_url_problem(url: str) -> str | None:
     if parts.scheme == "http" and parts.netloc and parse_qs(parts.query).get("ns"):
         return None
     return "use https://<db>.firebaseio.com, or http://host:port/?ns=<name> for an emulator"
+
+
+def find_config_file(option: Path | None, env: Mapping[str, str] | None = None) -> Path | None:
+    """The config file a command uses; None means the embedded defaults.
+
+    One rule: ``--config``, else ``$TOKENMETER_CONFIG``, else ``./config.toml``, else
+    ``/etc/tokenmeter/config.toml``. A file named by the option or the variable is
+    returned even when it is missing (loading it then says so); the two fixed places
+    count only when a file is there.
+    """
+    env = os.environ if env is None else env
+    if option is not None:
+        return option
+    if env.get(ENV_CONFIG):
+        return Path(env[ENV_CONFIG])
+    for candidate in (LOCAL_CONFIG, SYSTEM_CONFIG):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:

@@ -10,9 +10,9 @@ from typing import ParamSpec, TypeVar
 
 import click
 
-from tokenmeter.config import Config, load_config
+from tokenmeter.config import Config, find_config_file, load_config
 from tokenmeter.errors import ConfigError, TokenmeterError
-from tokenmeter.texts import error_sentence
+from tokenmeter.texts import Lang, error_sentence
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -28,18 +28,41 @@ config_option = click.option(
     "config_path",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    envvar="TOKENMETER_CONFIG",
-    help="TOML config file (default: embedded defaults).",
+    help="TOML config file. Default: $TOKENMETER_CONFIG, else ./config.toml, "
+    "else /etc/tokenmeter/config.toml, else the embedded defaults.",
 )
 
+_WORDS: dict[str, dict[Lang, str]] = {
+    "config": {"id": "konfigurasi: {path}", "en": "config: {path}"},
+    "defaults": {
+        "id": "bawaan (tidak ada berkas konfigurasi)",
+        "en": "embedded defaults (no config file)",
+    },
+}
 
-def cli_config(config_path: Path | None) -> Config:
-    """Load the config for a command; a bad one ends the command with exit 2."""
+
+def config_line(path: Path | None, lang: Lang = "id") -> str:
+    """Which config a command uses, in one line: the file, or the embedded defaults."""
+    where = str(path.absolute()) if path is not None else _WORDS["defaults"][lang]
+    return _WORDS["config"][lang].format(path=where)
+
+
+def cli_config(config_path: Path | None, *, announce: bool = False) -> Config:
+    """Find and load the config for a command; a bad one ends the command with exit 2.
+
+    With ``announce`` the config's source is said first, in one line on stderr.
+    """
+    path = find_config_file(config_path)
     try:
-        return load_config(config_path)
+        config = load_config(path)
     except ConfigError as err:
+        if announce:
+            click.echo(config_line(path), err=True)
         click.echo(f"Configuration error: {err.detail}", err=True)
         raise SystemExit(EXIT_USAGE) from err
+    if announce:
+        click.echo(config_line(path, config.telegram.language), err=True)
+    return config
 
 
 def user_errors(func: Callable[P, R]) -> Callable[P, R]:

@@ -80,7 +80,7 @@ def run_quietly(work: Coroutine[Any, Any, int]) -> int:
 )
 def serve_command(config_path: Path | None, log_level: str | None) -> None:
     """Run the service: scheduled checks, Telegram/Blynk/console, keypad, /healthz."""
-    config = cli_config(config_path)
+    config = cli_config(config_path, announce=True)
     setup_logging(log_level or config.service.log_level)
     exit_with(run_quietly(serve(config)))
 

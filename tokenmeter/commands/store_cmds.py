@@ -11,8 +11,14 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from tokenmeter.commands.common import EXIT_USAGE, cli_config, config_option, user_errors
-from tokenmeter.config import Config, load_config
+from tokenmeter.commands.common import (
+    EXIT_USAGE,
+    cli_config,
+    config_line,
+    config_option,
+    user_errors,
+)
+from tokenmeter.config import Config, find_config_file, load_config
 from tokenmeter.domain import Reading, Schedule
 from tokenmeter.errors import ConfigError
 from tokenmeter.store.base import Store
@@ -49,15 +55,18 @@ def config_group() -> None:
 @config_option
 def config_check(config_path: Path | None) -> None:
     """Validate the config file; print each problem with its key path."""
+    path = find_config_file(config_path)
     try:
-        load_config(config_path)
+        config = load_config(path)
     except ConfigError as err:
+        click.echo(config_line(path), err=True)
         problems = cast(
             "list[tuple[str, str]]", err.params.get("problems") or [("(file)", err.detail)]
         )
         for key, message in problems:
             click.echo(f"{key}: {message}")
         raise SystemExit(EXIT_USAGE) from err
+    click.echo(config_line(path, config.telegram.language), err=True)
     click.echo("OK")
 
 

@@ -51,8 +51,12 @@ def stored_schedule(config_file: Path, meter_id: str) -> Schedule | None:
 
 
 def test_config_check_ok(config_file: Path) -> None:
-    """A valid file prints OK and exits 0."""
-    assert run("config", "check", "--config", str(config_file)) == (0, "OK\n", "")
+    """A valid file prints OK and exits 0; stderr names the file checked."""
+    assert run("config", "check", "--config", str(config_file)) == (
+        0,
+        "OK\n",
+        f"konfigurasi: {config_file}\n",
+    )
 
 
 def test_config_check_lists_problems_with_paths(tmp_path: Path) -> None:
