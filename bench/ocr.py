@@ -4,7 +4,11 @@
 
 Sets: (a) photos rendered in-process by tokenmeter.sim (seeded; mostly whole
 640x480 photos, some larger, some crops), (b) the real crops in
-``../shared/datasets/lcd-meter-crops`` (skipped, with a message, when absent).
+``../shared/datasets/lcd-meter-crops`` scored on their audited labels (``audit.tsv``:
+crops a person cannot read are left out), (c) lines assembled from the real digit
+cells of the devices held out from training (``scripts/real_line_data.py``) and
+(d) those devices' single cells (a blank cell's right answer is no value); (b)-(d)
+are skipped, with a message, when ``../shared`` is absent.
 Every engine sees the same images, unprocessed. Per engine and set: exact
 readings, wrong readings emitted (a value given, but wrong), no value, and median
 ms per photo. tesseract is plain pytesseract (psm 7, digits whitelist); ssocr is
@@ -42,6 +46,8 @@ from tokenmeter.sim.render import NegativeKind, RenderedPhoto  # noqa: E402
 Image = npt.NDArray[np.uint8]
 DATASET = ROOT.parent / "shared" / "datasets" / "lcd-meter-crops"
 SEED = 2024
+HELD_OUT_SEED = 777
+"""Seed of the held-out real lines; training validates on another (4242)."""
 """The rendered set's seed; development sets (bench/ocr_dev.py) never use it."""
 LARGE_SIZES = ((800, 600), (1024, 768), (1280, 960), (1600, 1200))
 NUMBER = re.compile(r"^\d+(\.\d+)?$")
@@ -172,14 +178,25 @@ def negative_set(count: int, seed: int, folder: Path) -> list[Sample]:
     ]
 
 
-def real_crops(folder: Path, limit: int | None, out: Path) -> list[Sample] | None:
-    """The labelled real crops; None when the folder is absent; missing files skipped."""
+def _audited_labels(folder: Path) -> list[tuple[str, str]]:
+    """(file, label) of every crop: ``audit.tsv``'s corrected label, crops no person can
+    read left out; ``gt.txt`` as it is when there is no audit."""
+    audit = folder / "audit.tsv"
+    if audit.is_file():
+        rows = [line.split("\t") for line in audit.read_text().splitlines()[1:] if line.strip()]
+        return [(r[0], r[3]) for r in rows if len(r) > 3 and r[2] != "UNREADABLE" and r[3]]
     gt = folder / "gt.txt"
     if not gt.is_file():
+        return []
+    return [line.strip().partition("\t")[::2] for line in gt.read_text().splitlines()]
+
+
+def real_crops(folder: Path, limit: int | None, out: Path) -> list[Sample] | None:
+    """The labelled real crops; None when the folder is absent; missing files skipped."""
+    if not (folder / "gt.txt").is_file():
         return None
     samples = []
-    for line in gt.read_text().splitlines():
-        name, _, label = line.strip().partition("\t")
+    for name, label in _audited_labels(folder):
         path = folder / name
         image = cv2.imread(str(path), cv2.IMREAD_COLOR) if name and path.is_file() else None
         if image is None or not label:
@@ -188,6 +205,28 @@ def real_crops(folder: Path, limit: int | None, out: Path) -> list[Sample] | Non
         if limit is not None and len(samples) >= limit:
             break
     return samples
+
+
+def held_out_sets(count: int, out: Path) -> dict[str, list[Sample]] | None:
+    """Lines and single cells of the real-digit devices held out from training; None
+    when ``../shared/datasets/real-digits`` is absent."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import real_line_data
+
+    if not (real_line_data.CELLS / "labels.csv").is_file():
+        return None
+    _train, held = real_line_data.split(real_line_data.load_cells())
+    images, labels = real_line_data.line_set(held, count, HELD_OUT_SEED, kazuhito_share=0.0)
+    lines = [
+        _sample(f"line{i}", image, float(label) if label else None, "real", out)
+        for i, (image, label) in enumerate(zip(images, labels, strict=True))
+    ]
+    cells = [
+        _sample(f"{device}-{i}", cell.image, float(cell.label) if cell.label else None, "real", out)
+        for device, device_cells in sorted(held.items())
+        for i, cell in enumerate(device_cells)
+    ]
+    return {"held-out real lines": lines, "held-out real cells": cells}
 
 
 def _sample(name: str, image: Image, value: float | None, kind: str, folder: Path) -> Sample:
@@ -282,6 +321,7 @@ def main() -> None:
     parser.add_argument("--rendered", type=int, default=300, help="size of the rendered set")
     parser.add_argument("--negatives", type=int, default=30, help="frames with nothing to read")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--held-out", type=int, default=500, help="held-out real lines")
     parser.add_argument("--dataset", type=Path, default=DATASET, help="real crops folder")
     parser.add_argument("--out", type=Path, default=None, help="also write the Markdown here")
     args = parser.parse_args()
@@ -302,6 +342,11 @@ def main() -> None:
             print(f"{args.dataset} not found: skipping the real crops", file=sys.stderr)
         else:
             sets["real crops"] = real
+        held = held_out_sets(min(args.held_out, args.limit or args.held_out), folder)
+        if held is None:
+            print("real-digits not found: skipping the held-out real sets", file=sys.stderr)
+        else:
+            sets.update(held)
         negatives = min(args.negatives, args.limit) if args.limit else args.negatives
         if negatives:
             sets["negatives (exact = unreadable)"] = negative_set(negatives, args.seed, folder)

@@ -84,10 +84,9 @@ def _other_views(crop: Image, guess: LineGuess) -> list[Image]:
     Scaling stretches a tightly set line (more network frames per character, so a
     decimal point squeezed between two digits gets room of its own) and squeezes a
     widely set one, whose digits stretched further would outgrow what one network
-    frame sees. Until session 10 this view was always stretched 1.35x; until
-    session 9 the first view was also padded above and below, and repeating the
-    edge rows drew the digits of a crop cut tight at their ink out into long false
-    strokes (a plain frame instead turned a bezel line into a "1")."""
+    frame sees. The widened view is not padded above and below: repeating the edge
+    rows of a crop cut tight at its ink draws the digits out into long false
+    strokes (a plain frame instead turns a bezel line into a "1")."""
     h, w = crop.shape[:2]
     side = max(2, round(SIDE_PAD * h))
     widened = cv2.copyMakeBorder(crop, 0, 0, side, side, cv2.BORDER_REPLICATE)

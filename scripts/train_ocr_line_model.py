@@ -1,18 +1,29 @@
-"""Train the reader's line recogniser (``ocr/models/line_ctc.onnx``) on rendered images only.
+"""Train the reader's line recogniser (``ocr/models/line_ctc.onnx``).
 
-Offline tool, not a runtime dependency: needs PyTorch (CPU wheel is enough)::
+Offline tool, not a runtime dependency: needs PyTorch (CPU wheel is enough) and
+``onnx``; the reader itself runs the exported ONNX file with OpenCV::
 
-    .venv/bin/pip install torch==2.13.0 onnx
-    # continue the shipped network on a fresh draw (its .pt checkpoints are not kept)
-    .venv/bin/python scripts/train_ocr_line_model.py --samples 110000 --seed 27 \
-        --minutes 55 --init ocr/models/line_ctc.onnx --peak-lr 2e-4 \
-        --cache /tmp/ocr27.npz --out /tmp/line_ctc_next.onnx
+    .venv/bin/pip install torch onnx
+    .venv/bin/python scripts/train_ocr_line_model.py --samples 50000 --real-lines 70000 \
+        --seed 31 --minutes 50 --init ocr/models/line_ctc.onnx --peak-lr 5e-4 \
+        --cache data/train/v21.npz --out data/train/line_ctc_v21.onnx
 
-Everything is seeded. The training images come only from the project's own
-renderer (``tokenmeter.sim.render``): crops (``render_crop``) and whole photos
-(``render_photo``) cut around the digits with random margins, extra augmentation
-(blur, noise, contrast, polarity, shear, squeeze, JPEG) and negatives (wall,
-bezel, keypad, labels) whose label is empty. No photo of a real meter is used.
+Everything is seeded. The training images are of two kinds:
+
+- rendered by the project (``tokenmeter.sim.render``): hard line crops
+  (``scripts/ocr_line_data.py``), crops and whole photos cut around the digits
+  with random margins, extra augmentation (blur, noise, contrast, polarity,
+  shear, squeeze, JPEG) and negatives (wall, bezel, keypad, labels) with an
+  empty label;
+- lines assembled from real photographed digit cells of the training devices of
+  ``../shared/datasets/real-digits`` (``scripts/real_line_data.py``, Apache-2.0).
+
+The devices held out from training (``real_line_data.HELD_OUT``) are validated on
+every five minutes ("held-out real") and calibrate the gate
+(``bench/ocr_calibrate.py``). The benchmark's real meter crops are never used.
+Data caches and a ``.pt`` checkpoint are written beside ``--cache`` (``data/`` is
+git-ignored); a later run continues the shipped network with ``--init`` on the
+exported ``.onnx`` (or on a ``.pt`` of this script).
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from typing import Any
 import cv2
 import numpy as np
 from ocr_line_data import line_sample, random_text  # scripts/, beside this file
+from real_line_data import line_set, load_cells, split
 
 from ocr.line_model import ALPHABET, INPUT_HEIGHT, INPUT_WIDTH, prepare
 from tokenmeter.sim.render import render_crop, render_negative, render_photo
@@ -181,7 +193,7 @@ def build_dataset(total: int, seed: int, workers: int) -> tuple[np.ndarray, list
 def _network(torch: Any, context: bool = True) -> Any:
     """Fully convolutional CTC net: 32x256 in, 64 frames x (1 + len(ALPHABET)) out.
 
-    With ``context`` (new in session 10: v17, shipped; v11 before it had none) a
+    With ``context`` (the layout since v17; v11 had none) a
     residual branch of two dilated convolutions along the frames widens what each
     output frame sees from 57 to 105 input columns (about three line heights): a
     digit stretched wide no longer outgrows it. Its last convolution starts at zero,
@@ -235,8 +247,8 @@ def _network(torch: Any, context: bool = True) -> Any:
 
 
 def _load_weights(torch: Any, net: Any, path: Path) -> None:
-    """Weights saved by this script; those of the plain sequential layout (before
-    session 10: body layers 0-24, head convolution 26) load into body and head."""
+    """Weights saved by this script; those of v11's plain sequential layout (body
+    layers 0-24, head convolution 26) load into body and head."""
     state = torch.load(path)
     if not any(key.startswith("body.") for key in state):
         state = {
@@ -249,7 +261,7 @@ def _load_weights(torch: Any, net: Any, path: Path) -> None:
 
 def _load_onnx_weights(torch: Any, net: Any, path: Path, calibration: Any) -> None:
     """Start from an exported network (the shipped ``line_ctc.onnx``) instead of a
-    ``.pt`` checkpoint, which until session 13 lived only on the training machine.
+    ``.pt`` checkpoint, which is not kept in the repository.
 
     The export folds each batch norm into the convolution before it, so the norms are
     rebuilt: run as an identity first, each norm's input statistics are measured on
@@ -334,6 +346,35 @@ def _load_or_build(
     return images, labels
 
 
+def _real_job(args: tuple[int, int]) -> tuple[np.ndarray, list[str]]:
+    seed, count = args
+    train, _held = split(load_cells())
+    images, labels = line_set(train, count, seed)
+    return np.stack([prepare(i)[0, 0] for i in images]).astype(np.float16), labels
+
+
+def build_real(path: Path, total: int, seed: int, workers: int) -> tuple[np.ndarray, list[str]]:
+    """Lines assembled from real cells of the training devices (``real_line_data``)."""
+    if path.is_file():
+        data = np.load(path)
+        return data["images"], [str(s) for s in data["labels"]]
+    chunk = 1000
+    jobs = [(seed * 100_000 + 50_000 + i, chunk) for i in range(max(1, total // chunk))]
+    with Pool(workers) as pool:
+        parts = pool.map(_real_job, jobs)
+    images = np.concatenate([p[0] for p in parts])
+    labels = [label for p in parts for label in p[1]]
+    np.savez(path, images=images, labels=np.array(labels))
+    return images, labels
+
+
+def held_out_lines(count: int = 2000, seed: int = 4242) -> tuple[np.ndarray, list[str]]:
+    """Validation lines from the held-out devices only (never trained on)."""
+    _train, held = split(load_cells())
+    images, labels = line_set(held, count, seed, kazuhito_share=0.0)
+    return np.stack([prepare(i)[0, 0] for i in images]).astype(np.float32), labels
+
+
 def _validate(torch: Any, net: Any, x_val: Any, y_val: list[str]) -> float:
     net.eval()
     with torch.no_grad():
@@ -366,15 +407,26 @@ def main() -> None:
     parser.add_argument(
         "--no-context",
         action="store_true",
-        help="the layout before session 10 (v11): no dilated context branch",
+        help="v11's layout: no dilated context branch",
     )
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/ocr_line_data.npz"))
+    parser.add_argument(
+        "--real-lines", type=int, default=60_000, help="lines built from real training cells"
+    )
+    parser.add_argument("--cache", type=Path, default=ROOT / "data" / "train" / "ocr_line_data.npz")
     parser.add_argument("--out", type=Path, default=ROOT / "ocr" / "models" / "line_ctc.onnx")
     args = parser.parse_args()
 
+    args.cache.parent.mkdir(parents=True, exist_ok=True)
     images, labels = _load_or_build(args.cache, args.samples, args.seed, args.workers)
     val_path = args.cache.with_name(args.cache.stem + "_val.npz")
     val_images, y_val = _load_or_build(val_path, 3000, args.seed + 1000, args.workers)
+    if args.real_lines:
+        real_path = args.cache.with_name(args.cache.stem + f"_real{args.real_lines}.npz")
+        real_images, real_labels = build_real(real_path, args.real_lines, args.seed, args.workers)
+        images = np.concatenate([images, real_images])
+        labels = [*labels, *real_labels]
+        print(f"{len(real_labels)} real-cell lines added", flush=True)
+    held_images, y_held = held_out_lines()
     if args.data_only:
         return
 
@@ -384,6 +436,7 @@ def main() -> None:
     torch.set_num_threads(args.workers)
     x_train = torch.from_numpy(images).unsqueeze(1)  # float16, cast per batch
     x_val = torch.from_numpy(val_images.astype(np.float32)).unsqueeze(1)
+    x_held = torch.from_numpy(held_images).unsqueeze(1)
     y_train = labels
 
     net = _network(torch, context=not args.no_context)
@@ -437,15 +490,21 @@ def main() -> None:
             if time.time() - last_report > 300:
                 last_report = time.time()
                 exact = _validate(torch, net, x_val, y_val)
+                held = _validate(torch, net, x_held, y_held)
                 torch.save(net.state_dict(), args.cache.with_suffix(".pt"))
                 print(
                     f"epoch {epoch} step {step}: loss {running:.3f} val exact {exact:.3f} "
+                    f"held-out real {held:.3f} "
                     f"lr {_learning_rate(fraction, peak):.2e} ({time.time() - started:.0f} s)",
                     flush=True,
                 )
         epoch += 1
     exact = _validate(torch, net, x_val, y_val)
-    print(f"done: {step} steps, {epoch} epochs, val exact {exact:.3f}", flush=True)
+    held = _validate(torch, net, x_held, y_held)
+    print(
+        f"done: {step} steps, {epoch} epochs, val exact {exact:.3f}, held-out real {held:.3f}",
+        flush=True,
+    )
     net.eval()
     torch.save(net.state_dict(), args.cache.with_suffix(".pt"))  # exporting needs `onnx`
     args.out.parent.mkdir(parents=True, exist_ok=True)
