@@ -7,6 +7,7 @@ import logging
 import click
 
 from tokenmeter.commands import registry
+from tokenmeter.commands.common import VERBOSE
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,8 +18,16 @@ from tokenmeter.commands import registry
     show_default=True,
     help="Logging level for this command.",
 )
-def main(log_level: str) -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Say which config file and database the command uses (on stderr).",
+)
+@click.pass_context
+def main(ctx: click.Context, log_level: str, verbose: bool) -> None:
     """Watch and top up Indonesian prepaid electricity meters (PLN token listrik)."""
+    ctx.meta[VERBOSE] = verbose
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -276,8 +276,34 @@ def find_config_file(option: Path | None, env: Mapping[str, str] | None = None) 
     return None
 
 
+# Settings that name a file or folder: a relative value written in a config file is
+# relative to that file's folder (the embedded defaults stay relative to the current
+# directory, as does GOOGLE_APPLICATION_CREDENTIALS).
+PATH_SETTINGS = (
+    ("store", "sqlite_path"),
+    ("store", "photo_dir"),
+    ("store", "firebase_credentials"),
+    ("mqtt", "ca_file"),
+)
+_NOT_A_PATH = {"", ":memory:"}
+
+
+def _resolve_paths(data: dict[str, object], folder: Path) -> None:
+    """Make the relative path settings written in ``data`` absolute against ``folder``."""
+    for section, key in PATH_SETTINGS:
+        table = data.get(section)
+        if not isinstance(table, dict):
+            continue
+        value = table.get(key)
+        if isinstance(value, str) and value not in _NOT_A_PATH:
+            table[key] = str(folder / Path(value).expanduser())
+
+
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Load and validate a TOML file (None = embedded defaults), then apply the environment."""
+    """Load and validate a TOML file (None = embedded defaults), then apply the environment.
+
+    Relative paths written in the file are taken relative to the file's folder.
+    """
     env = os.environ if env is None else env
     data: dict[str, object] = {}
     if path is not None:
@@ -291,6 +317,8 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
             raise ConfigError(
                 f"{path}: not valid TOML: {err}", problems=[("(file)", str(err))]
             ) from err
+    if path is not None:
+        _resolve_paths(data, Path(path).absolute().parent)
     problems = config_problems(data)
     if problems:
         listing = "; ".join(f"{key}: {msg}" for key, msg in problems)

@@ -150,3 +150,23 @@ def test_example_documents_every_key() -> None:
         assert isinstance(model, type) and issubclass(model, BaseModel)
         missing = set(model.model_fields) - set(present)
         assert not missing, f"[{section}] lacks {sorted(missing)}"
+
+
+def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
+    """Relative path settings written in the file resolve against its folder; absolute
+    ones, ``~``, unset ones (the defaults) and the environment's are left alone."""
+    path = write(
+        tmp_path,
+        '[store]\nsqlite_path = "db/tm.db"\nfirebase_credentials = "sa.json"\n'
+        'photo_dir = "/srv/photos"\n[mqtt]\nca_file = "~/ca.pem"\n',
+    )
+    config = load_config(path, env={})
+    assert config.store.sqlite_path == tmp_path / "db" / "tm.db"
+    assert config.store.firebase_credentials == str(tmp_path / "sa.json")
+    assert config.store.photo_dir == Path("/srv/photos")
+    assert config.mqtt.ca_file == str(Path("~/ca.pem").expanduser())
+    defaults = load_config(
+        write(tmp_path, "[mqtt]\n"), env={"GOOGLE_APPLICATION_CREDENTIALS": "k.json"}
+    )
+    assert defaults.store.sqlite_path == Path("data/tokenmeter.db")
+    assert defaults.store.firebase_credentials == "k.json"

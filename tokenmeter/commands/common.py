@@ -32,26 +32,51 @@ config_option = click.option(
     "else /etc/tokenmeter/config.toml, else the embedded defaults.",
 )
 
+VERBOSE = "tokenmeter.verbose"
+"""``click.Context.meta`` key: ``tokenmeter --verbose`` was given."""
+
 _WORDS: dict[str, dict[Lang, str]] = {
     "config": {"id": "konfigurasi: {path}", "en": "config: {path}"},
     "defaults": {
         "id": "bawaan (tidak ada berkas konfigurasi)",
         "en": "embedded defaults (no config file)",
     },
+    "sqlite": {"id": "basis data: {path}", "en": "database: {path}"},
+    "firebase": {
+        "id": "basis data: Firebase {url} (antrean luring: {path})",
+        "en": "database: Firebase {url} (offline queue: {path})",
+    },
 }
 
 
 def config_line(path: Path | None, lang: Lang = "id") -> str:
-    """Which config a command uses, in one line: the file, or the embedded defaults."""
+    """Which config a command uses: the file, or the embedded defaults."""
     where = str(path.absolute()) if path is not None else _WORDS["defaults"][lang]
     return _WORDS["config"][lang].format(path=where)
+
+
+def source_line(path: Path | None, config: Config) -> str:
+    """One line naming the config and the database a command uses."""
+    lang = config.telegram.language
+    store = config.store
+    database = _WORDS[store.backend][lang].format(
+        path=store.sqlite_path.absolute(), url=store.firebase_url
+    )
+    return f"{config_line(path, lang)}; {database}"
+
+
+def _verbose() -> bool:
+    context = click.get_current_context(silent=True)
+    return bool(context is not None and context.meta.get(VERBOSE))
 
 
 def cli_config(config_path: Path | None, *, announce: bool = False) -> Config:
     """Find and load the config for a command; a bad one ends the command with exit 2.
 
-    With ``announce`` the config's source is said first, in one line on stderr.
+    With ``announce`` (or ``tokenmeter --verbose``) the config file and the database
+    are named first, in one line on stderr.
     """
+    announce = announce or _verbose()
     path = find_config_file(config_path)
     try:
         config = load_config(path)
@@ -61,7 +86,7 @@ def cli_config(config_path: Path | None, *, announce: bool = False) -> Config:
         click.echo(f"Configuration error: {err.detail}", err=True)
         raise SystemExit(EXIT_USAGE) from err
     if announce:
-        click.echo(config_line(path, config.telegram.language), err=True)
+        click.echo(source_line(path, config), err=True)
     return config
 
 

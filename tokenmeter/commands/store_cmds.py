@@ -16,6 +16,7 @@ from tokenmeter.commands.common import (
     cli_config,
     config_line,
     config_option,
+    source_line,
     user_errors,
 )
 from tokenmeter.config import Config, find_config_file, load_config
@@ -66,7 +67,7 @@ def config_check(config_path: Path | None) -> None:
         for key, message in problems:
             click.echo(f"{key}: {message}")
         raise SystemExit(EXIT_USAGE) from err
-    click.echo(config_line(path, config.telegram.language), err=True)
+    click.echo(source_line(path, config), err=True)
     click.echo("OK")
 
 

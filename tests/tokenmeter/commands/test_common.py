@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from click.testing import CliRunner
 from tokenmeter import config as config_module
 from tokenmeter.cli import main
 from tokenmeter.devices import broker as broker_module
+from tokenmeter.devices.broker import LocalBroker
 
 
 @pytest.fixture
@@ -84,3 +86,48 @@ def test_serve_says_which_config_it_uses(workdir: Path, monkeypatch: pytest.Monk
     code, _, err = run("serve")
     assert code == 2
     assert err.splitlines()[0].startswith(f"konfigurasi: {workdir / 'config.toml'}")
+
+
+def test_relative_paths_follow_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broker: LocalBroker
+) -> None:
+    """Relative sqlite_path and photo_dir are inside the config file's folder, not the
+    current directory."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    config = folder / "tokenmeter.toml"
+    config.write_text(
+        f'[store]\nsqlite_path = "data/tm.db"\nphoto_dir = "photos"\n\n'
+        f'[mqtt]\nurl = "{broker.url}"\nprefix = "rel{tmp_path.name[-6:]}"\n\n'
+        '[[meters]]\nid = "rumah"\ncamera_url = "sim:"\nschedule = []\n',
+        encoding="utf-8",
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, out, _ = run("check", "--json", "--config", str(config))
+    assert code in (0, 3), out
+    assert (folder / "data" / "tm.db").is_file()
+    assert Path(json.loads(out)["photo"]).parent.parent == folder / "photos"
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_verbose_names_the_config_and_the_database(workdir: Path) -> None:
+    """`tokenmeter --verbose <command>` says on stderr which config and database it uses."""
+    config = workdir / "config.toml"
+    config.write_text(
+        '[store]\nsqlite_path = "db/tm.db"\n\n[[meters]]\nid = "rumah"\n', encoding="utf-8"
+    )
+    code, out, err = run("--verbose", "schedule", "show")
+    assert (code, out) == (0, "rumah: 06:00, 18:00\n")
+    assert err == f"konfigurasi: {config}; basis data: {workdir / 'db' / 'tm.db'}\n"
+    code, _, err = run("-v", "history", "--config", str(config))
+    assert code == 0 and f"basis data: {workdir / 'db' / 'tm.db'}" in err
+
+
+def test_english_when_the_config_says_so(workdir: Path) -> None:
+    """The line follows [telegram] language."""
+    config = workdir / "config.toml"
+    config.write_text('[telegram]\nlanguage = "en"\n', encoding="utf-8")
+    _, _, err = run("--verbose", "schedule", "show")
+    assert err == f"config: {config}; database: {workdir / 'data' / 'tokenmeter.db'}\n"

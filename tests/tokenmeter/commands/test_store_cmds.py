@@ -55,7 +55,7 @@ def test_config_check_ok(config_file: Path) -> None:
     assert run("config", "check", "--config", str(config_file)) == (
         0,
         "OK\n",
-        f"konfigurasi: {config_file}\n",
+        f"konfigurasi: {config_file}; basis data: {config_file.parent / 'tokenmeter.db'}\n",
     )
 
 
