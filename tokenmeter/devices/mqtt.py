@@ -3,10 +3,18 @@
 paho does the reconnecting (``connect_async`` + ``loop_start``, backoff from
 ``reconnect_delay_set``); subscriptions are renewed on every connect. Handlers run
 on paho's thread: hand work to asyncio with ``run_coroutine_threadsafe``.
+
+An exception that escapes a paho callback ends paho's network thread without a word,
+and with it the link, while ``connected`` still says yes. So every callback given to
+paho is guarded (``guarded``, and ``_on_message`` around each message): a failure is
+logged at WARNING with the topic and where it was raised, never with the exception's
+message or the payload, either of which may hold a token. Payloads are parsed by
+``parse_object``, which refuses what is too large or too deep before parsing.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import ssl
@@ -14,18 +22,58 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, ParamSpec
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tokenmeter.devices.payload import PayloadRefused, parse_object
 from tokenmeter.errors import BrokerUnavailable
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 MessageHandler = Callable[[str, str, dict[str, Any]], None]
 """``(meter_id, leaf, payload)``; leaf is the topic after ``{prefix}/{meter}/``."""
+
+
+def raised_at(err: BaseException) -> str:
+    """``file.py:line`` where ``err`` was raised: enough to find the fault, without the
+    exception's message (which may quote a payload)."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+
+
+def guarded(callback: Callable[P, None], logger: logging.Logger) -> Callable[P, None]:
+    """``callback`` made safe for paho: an exception is logged at WARNING, not raised."""
+
+    @functools.wraps(callback)
+    def call(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            callback(*args, **kwargs)
+        except Exception as err:
+            logger.warning(
+                "MQTT callback %s failed: %s at %s",
+                callback.__name__,
+                type(err).__name__,
+                raised_at(err),
+            )
+
+    return call
+
+
+def topic_of(msg: mqtt.MQTTMessage) -> str:
+    """The message's topic, or a placeholder when it is not UTF-8."""
+    try:
+        return msg.topic
+    except UnicodeDecodeError:
+        return "<topic not UTF-8>"
 
 
 @dataclass(frozen=True)
@@ -91,11 +139,11 @@ class MqttLink:
             self.client.will_set(
                 self.topic(meter_id, leaf), json.dumps(payload), qos=1, retain=True
             )
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_connect_fail = self._on_connect_fail
         self._failing = False  # warned about the current run of failed connects
-        self.client.on_message = self._on_message
+        self.client.on_connect = guarded(self._on_connect, log)
+        self.client.on_disconnect = guarded(self._on_disconnect, log)
+        self.client.on_connect_fail = guarded(self._on_connect_fail, log)
+        self.client.on_message = guarded(self._on_message, log)
 
     # -- topics ---------------------------------------------------------------
     def topic(self, meter_id: str, leaf: str) -> str:
@@ -213,24 +261,34 @@ class MqttLink:
                     log.exception("connection listener failed")
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        parts = self.split(msg.topic)
+        """Give a message to its handlers; whatever it holds, nothing escapes to paho."""
+        topic = topic_of(msg)
+        try:
+            self._dispatch(topic, msg.payload)
+        except Exception as err:
+            log.warning(
+                "MQTT message on %s dropped: %s at %s", topic, type(err).__name__, raised_at(err)
+            )
+
+    def _dispatch(self, topic: str, raw: bytes | bytearray) -> None:
+        parts = self.split(topic)
         if parts is None:
             return
         try:
-            payload = json.loads(msg.payload.decode("utf-8")) if msg.payload else {}
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            log.warning(
-                "ignored malformed MQTT payload on %s (%d bytes)", msg.topic, len(msg.payload)
-            )
-            return
-        if not isinstance(payload, dict):
-            log.warning("ignored MQTT payload on %s: not a JSON object", msg.topic)
+            payload = parse_object(raw)
+        except PayloadRefused as err:
+            log.warning("ignored malformed MQTT payload on %s: %s", topic, err)
             return
         with self._lock:
             subs = list(self._subs)
         for sub in subs:
-            if mqtt.topic_matches_sub(sub.pattern, msg.topic):
+            if mqtt.topic_matches_sub(sub.pattern, topic):
                 try:
                     sub.handler(parts[0], parts[1], payload)
-                except Exception:
-                    log.exception("MQTT handler for %s failed", msg.topic)
+                except Exception as err:
+                    log.warning(
+                        "MQTT handler for %s failed: %s at %s",
+                        topic,
+                        type(err).__name__,
+                        raised_at(err),
+                    )

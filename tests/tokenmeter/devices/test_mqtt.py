@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import logging
 import shutil
 import tempfile
 import threading
@@ -21,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tokenmeter.devices.broker import LocalBroker
-from tokenmeter.devices.mqtt import BrokerAddress, MqttLink
+from tokenmeter.devices.mqtt import BrokerAddress, MqttLink, guarded
 from tokenmeter.errors import BrokerUnavailable
 
 
@@ -76,6 +77,46 @@ def test_publish_subscribe_and_malformed_payloads(
         assert "not a JSON object" in caplog.text
     finally:
         link.stop()
+
+
+def test_a_failing_handler_is_logged_and_the_link_goes_on(
+    broker: LocalBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A handler that raises is logged at WARNING with the topic and where it raised (not
+    its message); the next message is still delivered."""
+    secret = "12345678901234567890"
+    received: list[dict[str, Any]] = []
+
+    def handler(meter_id: str, leaf: str, payload: dict[str, Any]) -> None:
+        if "keys" in payload:
+            raise KeyError(payload["keys"])
+        received.append(payload)
+
+    link = MqttLink(broker.url, prefix="t5")
+    link.subscribe("m", "event", handler)
+    link.start()
+    try:
+        assert link.wait_connected(10)
+        time.sleep(0.2)  # let the SUBSCRIBE land
+        link.publish("m", "event", {"keys": secret}).wait_for_publish(5)
+        link.publish("m", "event", {"type": "beep"}).wait_for_publish(5)
+        assert _wait(lambda: received == [{"type": "beep"}])
+    finally:
+        link.stop()
+    (warning,) = [r for r in caplog.records if "handler for t5/m/event failed" in r.getMessage()]
+    assert warning.levelname == "WARNING" and "KeyError at test_mqtt.py:" in warning.getMessage()
+    assert secret not in caplog.text
+
+
+def test_guarded_callbacks_log_instead_of_raising(caplog: pytest.LogCaptureFixture) -> None:
+    """guarded() turns an exception into one WARNING naming the callback."""
+
+    def on_connect(value: int) -> None:
+        raise RecursionError(f"secret {value}")
+
+    guarded(on_connect, logging.getLogger("test"))(7)
+    assert "MQTT callback on_connect failed: RecursionError at test_mqtt.py:" in caplog.text
+    assert "secret" not in caplog.text
 
 
 def test_reconnects_and_resubscribes_after_broker_restart(own_broker: LocalBroker) -> None:
