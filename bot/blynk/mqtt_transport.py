@@ -5,13 +5,17 @@ the device auth token, clean session. The device subscribes to ``downlink/#``;
 app writes arrive on ``downlink/ds/<datastream name>`` as plain text and the
 device publishes values on ``ds/<datastream name>``. The broker may publish
 ``downlink/redirect`` (``host:port``) right after connecting; the client then
-moves to that server. paho reconnects with backoff; subscriptions are renewed on
-every connect.
+moves to that server, once the payload is checked to be a host name or IP address
+with an optional port; anything else is refused and the link stays where it is.
+paho reconnects with backoff; subscriptions are renewed on every connect. Every
+callback is guarded: an exception would end paho's thread, and with it the link.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
 import ssl
 import threading
 import uuid
@@ -21,6 +25,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bot.blynk.transport import WriteHandler
+from tokenmeter.devices.mqtt import guarded, raised_at, topic_of
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +36,59 @@ REDIRECT = "downlink/redirect"
 KEEPALIVE_S = 45  # Blynk's recommendation
 
 
-def parse_redirect(payload: str, default_port: int) -> tuple[str, int] | None:
-    """``"ny3.blynk.cloud:8883"`` (or with an ``mqtts://`` scheme) → host and port."""
-    text = payload.strip()
-    if "://" in text:
-        text = text.split("://", 1)[1]
-    text = text.rstrip("/")
-    host, sep, port_text = text.rpartition(":")
-    if not sep:
-        host, port_text = text, str(default_port)
-    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+MAX_REDIRECT_CHARS = 300
+_REDIRECT_SCHEMES = frozenset({"mqtt", "mqtts", "tcp", "ssl", "tls"})
+_HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def is_host(text: str) -> bool:
+    """A DNS host name (letters, digits, hyphens; labels of 1-63) or an IPv4 address."""
+    if not text or len(text) > 253 or not text.isascii():
+        return False
+    try:
+        ipaddress.IPv4Address(text)
+        return True
+    except ValueError:
+        pass
+    return all(_HOST_LABEL.fullmatch(label) for label in text.split("."))
+
+
+def _port(text: str, default: int) -> int | None:
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit() and len(text) <= 5):
         return None
-    return host, int(port_text)
+    port = int(text)
+    return port if 0 < port < 65536 else None
+
+
+def parse_redirect(payload: str, default_port: int) -> tuple[str, int] | None:
+    """``"ny3.blynk.cloud:8883"`` (or with an ``mqtts://`` scheme, or ``[IPv6]:port``)
+    → host and port; None for anything that is not a host with an optional port."""
+    text = payload.strip()
+    if not text or len(text) > MAX_REDIRECT_CHARS or not text.isascii():
+        return None
+    scheme, sep, rest = text.partition("://")
+    if sep:
+        if scheme.lower() not in _REDIRECT_SCHEMES:
+            return None
+        text = rest
+    text = text.removesuffix("/")
+    if text.startswith("["):
+        host, closed, after = text[1:].partition("]")
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return None
+        if not closed or (after and not after.startswith(":")):
+            return None
+        port = _port(after[1:], default_port)
+    else:
+        host, colon, port_text = text.partition(":")
+        if not is_host(host) or (colon and not port_text):
+            return None
+        port = _port(port_text, default_port)
+    return None if port is None else (host, port)
 
 
 class BlynkMqttTransport:
@@ -78,10 +124,10 @@ class BlynkMqttTransport:
         self.client.max_queued_messages_set(1000)
         if tls:
             self.client.tls_set(ca_certs=ca_file or None, cert_reqs=ssl.CERT_REQUIRED)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = self._on_message
+        self.client.on_connect = guarded(self._on_connect, log)
+        self.client.on_disconnect = guarded(self._on_disconnect, log)
+        self.client.on_subscribe = guarded(self._on_subscribe, log)
+        self.client.on_message = guarded(self._on_message, log)
 
     # -- BlynkTransport ------------------------------------------------------------
     def start(self, on_write: WriteHandler) -> None:
@@ -149,15 +195,26 @@ class BlynkMqttTransport:
             log.warning("Blynk MQTT disconnected (%s); reconnecting", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        if msg.topic == REDIRECT:
-            self._redirect(msg.payload.decode("utf-8", errors="replace"))
-            return
-        if not msg.topic.startswith(DOWNLINK_DATASTREAM):
-            log.debug("ignored Blynk downlink %s", msg.topic)
-            return
-        name = msg.topic[len(DOWNLINK_DATASTREAM) :]
+        """Route one downlink message; whatever it holds, nothing escapes to paho."""
+        topic = topic_of(msg)
         try:
-            value = msg.payload.decode("utf-8")
+            self._dispatch(topic, msg.payload)
+        except Exception as err:
+            # the value may be a token typed in the app: name the topic only
+            log.warning(
+                "Blynk message on %s dropped: %s at %s", topic, type(err).__name__, raised_at(err)
+            )
+
+    def _dispatch(self, topic: str, raw: bytes | bytearray) -> None:
+        if topic == REDIRECT:
+            self._redirect(raw)
+            return
+        if not topic.startswith(DOWNLINK_DATASTREAM):
+            log.debug("ignored Blynk downlink %s", topic)
+            return
+        name = topic[len(DOWNLINK_DATASTREAM) :]
+        try:
+            value = raw.decode("utf-8")
         except UnicodeDecodeError:
             log.warning("ignored Blynk write on %s: not UTF-8 text", name)
             return
@@ -167,13 +224,24 @@ class BlynkMqttTransport:
             return
         try:
             handler(name, value)
-        except Exception:
-            log.exception("Blynk write handler for %s failed", name)
+        except Exception as err:
+            log.warning(
+                "Blynk write handler for %s failed: %s at %s",
+                name,
+                type(err).__name__,
+                raised_at(err),
+            )
 
-    def _redirect(self, payload: str) -> None:
-        target = parse_redirect(payload, self.port)
+    def _redirect(self, raw: bytes | bytearray) -> None:
+        target = parse_redirect(raw.decode("utf-8", errors="replace"), self.port)
         if target is None:
-            log.warning("ignored malformed Blynk redirect %r", payload[:80])
+            log.warning(
+                "refused Blynk redirect (%d bytes): not a host name or IP address with an "
+                "optional port; staying on %s:%s",
+                len(raw),
+                self.host,
+                self.port,
+            )
             return
         log.info("Blynk MQTT redirected to %s:%s", *target)
         # paho's own thread cannot restart itself: move from a short-lived thread

@@ -142,8 +142,22 @@ def test_logs_in_as_device_with_the_auth_token() -> None:
         ("ny3.blynk.cloud:8883", ("ny3.blynk.cloud", 8883)),
         ("mqtts://sgp1.blynk.cloud:8883/", ("sgp1.blynk.cloud", 8883)),
         ("fra1.blynk.cloud", ("fra1.blynk.cloud", 8883)),
+        ("10.0.0.7:1883", ("10.0.0.7", 1883)),
+        ("[2001:db8::1]:8883", ("2001:db8::1", 8883)),
         ("host:notaport", None),
         (":8883", None),
+        ("host:", None),
+        ("host:0", None),
+        ("host:65536", None),
+        ("host:\u00b2", None),  # a digit to str.isdigit(), not to int()
+        ("host:" + "9" * 5000, None),
+        ("evil host;reboot:8883", None),
+        ("-lead.example:8883", None),
+        ("http://ny3.blynk.cloud:8883", None),
+        ("b\u00fccher.example:8883", None),
+        ("[not-ipv6]:8883", None),
+        ("a" * 64 + ".cloud", None),
+        ("a." * 200 + "cloud", None),
     ],
 )
 def test_parse_redirect(payload: str, expected: tuple[str, int] | None) -> None:
