@@ -46,6 +46,10 @@ SOURCE_SCHEDULE = "schedule"
 SOURCE_RTC = "rtc"
 # A job never fires before its time, but an injected clock may lag APScheduler's.
 _EARLY_TOLERANCE = timedelta(seconds=5)
+# A trigger this soon after its slot is the slot firing (APScheduler a little late on a
+# busy loop, a device clock a little behind), not a catch-up: it runs whatever the
+# grace period, which only bounds catching up on slots missed while down.
+ON_TIME = timedelta(minutes=2)
 
 
 @dataclass
@@ -77,6 +81,7 @@ class CheckScheduler:
         self._checker = checker
         self._mqtt = mqtt
         self._grace = grace
+        self._on_time = max(grace, ON_TIME)
         self._instance_id = instance_id
         self._clock: Clock = clock or utcnow
         self._default_timezone = default_timezone
@@ -126,7 +131,7 @@ class CheckScheduler:
         if self._aps is not None:
             return
         self._loop = asyncio.get_running_loop()
-        misfire = max(1, int(self._grace.total_seconds()))
+        misfire = int(self._on_time.total_seconds())
         self._aps = AsyncIOScheduler(
             event_loop=self._loop,
             timezone=UTC,
@@ -326,11 +331,14 @@ class CheckScheduler:
         occurrence: datetime | None = None,
         *,
         source: str = SOURCE_SCHEDULE,
+        catch_up: bool = False,
     ) -> bool:
         """Claim one occurrence of a slot and check the meter; False when not run.
 
-        ``occurrence`` defaults to the slot's most recent one. Not run when it is
-        older than the grace period or another trigger/instance claimed it first.
+        ``occurrence`` defaults to the slot's most recent one. Not run when another
+        trigger/instance claimed it first, or when it is too old: older than the grace
+        period for a ``catch_up`` of a slot missed while down, older than
+        ``max(grace, ON_TIME)`` for a trigger at the slot time (the job, the RTC).
         """
         now = self._clock()
         if occurrence is None:
@@ -340,7 +348,7 @@ class CheckScheduler:
                 log.warning("meter %s has no slot %s scheduled; not run", meter_id, slot)
                 return False
             occurrence = previous_occurrence(trigger, now + _EARLY_TOLERANCE)
-        if now - occurrence > self._grace:
+        if now - occurrence > (self._grace if catch_up else self._on_time):
             log.warning(
                 "meter %s slot %s of %s is past the grace period; skipped",
                 meter_id,
@@ -375,7 +383,7 @@ class CheckScheduler:
             log.info("RTC trigger from %s (rtc %s) ignored: no active schedule", meter_id, rtc)
             return False
         run = latest_run(
-            meter_id, state.triggers.items(), self._clock(), self._grace, self._rtc_lead
+            meter_id, state.triggers.items(), self._clock(), self._on_time, self._rtc_lead
         )
         if run is None:
             log.info("RTC trigger from %s (rtc %s) ignored: no slot is due", meter_id, rtc)
@@ -394,7 +402,7 @@ class CheckScheduler:
         if runs:
             log.info("start-up: %d slot(s) within the grace period to catch up", len(runs))
         results = await asyncio.gather(
-            *(self.run_slot(run.meter_id, run.slot, run.occurrence) for run in runs)
+            *(self.run_slot(run.meter_id, run.slot, run.occurrence, catch_up=True) for run in runs)
         )
         return sum(results)
 

@@ -107,7 +107,10 @@ class ChecksConfig(Section):
     camera_retries: int = Field(1, ge=0, le=5, description="Snapshot retries after a failure.")
     concurrency: int = Field(8, ge=1, description="Meters checked at once.")
     grace_minutes: int = Field(
-        30, ge=0, description="A slot missed while down runs at start-up if this recent."
+        30,
+        ge=0,
+        description="A slot missed while down runs at start-up if this recent; "
+        "0 = no catch-up (slots on time always run).",
     )
 
 

@@ -167,6 +167,28 @@ async def test_missed_slot_beyond_grace_not_run(
     assert store.last_slot_run("rumah", "06:00") is None
 
 
+async def test_grace_zero_runs_on_time_slots_but_catches_nothing_up(
+    store: SqliteStore, make_scheduler: MakeScheduler
+) -> None:
+    """grace 0: a slot missed while down is not caught up, but a job or an RTC trigger
+    a little after its slot time still runs it."""
+    seed(store, "rumah", ["06:00", "18:00"])
+    checker = RecordingChecker()
+    clock = ManualClock(local("Asia/Jakarta", "06:00", seconds=1))
+    scheduler = make_scheduler(store, checker, clock, grace=timedelta(0))
+    await scheduler.start()
+    await scheduler.wait_idle()
+    assert checker.calls == []  # 06:00 was missed (by a second): no catch-up
+    assert scheduler.apscheduler.get_job("check:rumah:06:00").misfire_grace_time == 120
+    clock.advance(timedelta(seconds=30))
+    assert await scheduler.run_slot("rumah", "06:00") is True  # the job, 31 s late
+    clock.advance(timedelta(hours=12))
+    assert await scheduler.rtc_trigger("rumah") is True  # 18:00, 31 s late
+    assert checker.calls == [("rumah", "schedule"), ("rumah", "rtc")]
+    clock.advance(timedelta(hours=12, minutes=3))
+    assert await scheduler.run_slot("rumah", "06:00") is False  # 3 min late: too late
+
+
 async def test_two_instances_run_a_slot_once(
     store: SqliteStore, db_path: Path, make_scheduler: MakeScheduler
 ) -> None:

@@ -1,14 +1,20 @@
-"""Tests for tokenmeter.commands.serve: how ``serve`` and ``demo`` fail for users."""
+"""Tests for tokenmeter.commands.serve: how ``serve`` and ``demo`` fail for users, and
+``serve`` as a process."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from tests.e2e.conftest import ServiceProcess, free_port, wait_for, write_config
 from tokenmeter.cli import main
 from tokenmeter.devices import broker as broker_module
+from tokenmeter.domain import Reading
+from tokenmeter.store.sqlite import SqliteStore
 
 
 def test_bad_config_exits_2_with_the_key(tmp_path: Path) -> None:
@@ -44,3 +50,50 @@ def test_demo_without_mosquitto_exits_2(monkeypatch: pytest.MonkeyPatch, tmp_pat
     result = CliRunner().invoke(main, ["demo", "--once", "--data-dir", str(tmp_path)])
     assert result.exit_code == 2, result.output
     assert "mosquitto is not installed" in result.output
+
+
+def _next_minute(now: datetime, lead_s: float = 10.0) -> datetime:
+    """The next whole minute at least ``lead_s`` away (time for ``serve`` to start)."""
+    slot = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    return slot if (slot - now).total_seconds() >= lead_s else slot + timedelta(minutes=1)
+
+
+@pytest.mark.slow
+def test_grace_zero_still_runs_the_slot_on_time(tmp_path: Path) -> None:
+    """`grace_minutes = 0` (no catch-up after downtime) still checks at the slot time."""
+    slot = _next_minute(datetime.now(UTC))
+    config = write_config(
+        tmp_path / "tokenmeter.toml",
+        f"""
+[store]
+sqlite_path = "tm.db"
+
+[checks]
+grace_minutes = 0
+
+[service]
+health_port = {free_port()}
+
+[[meters]]
+id = "rumah"
+camera_url = "sim:"
+timezone = "UTC"
+schedule = ["{slot:%H:%M}"]
+""",
+    )
+    service = ServiceProcess(config, 0).start()
+    try:
+
+        def scheduled() -> list[Reading]:
+            store = SqliteStore(tmp_path / "tm.db")
+            try:
+                return [r for r in store.last_readings("rumah", 5) if r.source == "schedule"]
+            finally:
+                store.close()
+
+        time.sleep(max(0.0, (slot - datetime.now(UTC)).total_seconds()))
+        assert wait_for(lambda: len(scheduled()) == 1, 40), service.output()
+        assert "past the grace period" not in service.output()
+        assert service.terminate() == 0
+    finally:
+        service.kill()
