@@ -7,17 +7,14 @@ import logging
 import click
 
 from tokenmeter.commands import registry
-from tokenmeter.commands.common import VERBOSE
+from tokenmeter.commands.common import LOG_LEVEL, VERBOSE, log_level_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--log-level",
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
-    default="WARNING",
-    show_default=True,
-    help="Logging level for this command.",
+@click.version_option(
+    package_name="tokenmeter", prog_name="tokenmeter", message="%(prog)s %(version)s"
 )
+@log_level_option(None, "Log level (default: WARNING; serve: [service] log_level).")
 @click.option(
     "-v",
     "--verbose",
@@ -25,11 +22,13 @@ from tokenmeter.commands.common import VERBOSE
     help="Say which config file and database the command uses (on stderr).",
 )
 @click.pass_context
-def main(ctx: click.Context, log_level: str, verbose: bool) -> None:
+def main(ctx: click.Context, log_level: str | None, verbose: bool) -> None:
     """Watch and top up Indonesian prepaid electricity meters (PLN token listrik)."""
     ctx.meta[VERBOSE] = verbose
+    ctx.meta[LOG_LEVEL] = log_level  # serve and demo set up logging with it themselves
     logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=(log_level or "WARNING").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
 

@@ -136,9 +136,14 @@ class ServiceConfig(Section):
     health_host: str = Field("127.0.0.1", description="Address of GET /healthz.")
     health_port: int = Field(8765, ge=0, le=65535, description="Port of /healthz; 0 = off.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        "INFO", description="Log level."
+        "INFO", description="Log level, in any case."
     )
     instance_id: str = Field("", description="Name of this instance for slot claims; empty = host.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
 
 class MeterConfig(Section):

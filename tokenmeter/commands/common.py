@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import click
 
@@ -16,6 +16,7 @@ from tokenmeter.texts import Lang, error_sentence
 
 P = ParamSpec("P")
 R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK = 0
 EXIT_USAGE = 2  # bad usage, bad config, refused input, errors
@@ -32,8 +33,34 @@ config_option = click.option(
     "else /etc/tokenmeter/config.toml, else the embedded defaults.",
 )
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def log_level_option(default: str | None, help_text: str) -> Callable[[F], F]:
+    """``--log-level LEVEL``, one of ``LOG_LEVELS`` in any case (passed on upper-case)."""
+    return click.option(
+        "--log-level",
+        "log_level",
+        type=click.Choice(LOG_LEVELS, case_sensitive=False),
+        default=default,
+        show_default=default is not None,
+        metavar="LEVEL",
+        help=f"{help_text} DEBUG, INFO, WARNING or ERROR, in any case.",
+    )
+
+
 VERBOSE = "tokenmeter.verbose"
 """``click.Context.meta`` key: ``tokenmeter --verbose`` was given."""
+LOG_LEVEL = "tokenmeter.log_level"
+"""``click.Context.meta`` key: the level of ``tokenmeter --log-level``, when given."""
+
+
+def chosen_log_level(own: str | None, fallback: str) -> str:
+    """The command's own ``--log-level``, else ``tokenmeter --log-level``, else ``fallback``."""
+    context = click.get_current_context(silent=True)
+    given = context.meta.get(LOG_LEVEL) if context is not None else None
+    return (own or given or fallback).upper()
+
 
 _WORDS: dict[str, dict[Lang, str]] = {
     "config": {"id": "konfigurasi: {path}", "en": "config: {path}"},

@@ -78,7 +78,10 @@ async def _check(config: Config, meter_id: str | None) -> CheckOutcome:
 @config_option
 @user_errors
 def check_command(meter_id: str | None, as_json: bool, config_path: Path | None) -> None:
-    """Photograph and read a meter now (exit 3 when it could not be read)."""
+    """Photograph and read a meter now.
+
+    Exit 0 when read, 3 when it could not be read, 2 for a bad meter or config.
+    """
     config = cli_config(config_path)
     outcome = asyncio.run(_check(config, meter_id))
     if as_json:
@@ -138,7 +141,7 @@ def topup_command(
 @config_option
 @user_errors
 def simulate_command(meter_id: str, port: int, duration: float, config_path: Path | None) -> None:
-    """Run a simulated meter: an HTTP camera and a keypad device on MQTT."""
+    """Run a simulated meter: HTTP camera and MQTT keypad."""
     from tokenmeter.devices.broker import LocalBroker
     from tokenmeter.sim.camera_server import SimulatedCameraServer
     from tokenmeter.sim.keypad_device import SimulatedKeypadDevice

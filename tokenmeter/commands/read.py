@@ -191,7 +191,10 @@ def _roi_callback(_ctx: click.Context, _param: click.Parameter, value: str | Non
 def read_command(
     paths: tuple[Path, ...], as_json: bool, roi: Quad | None, debug_dir: Path | None, lang: Lang
 ) -> None:
-    """Read the kWh display in meter photos (exit 0 all read, 3 unreadable, 2 errors)."""
+    """Read the kWh display in meter photos.
+
+    Exit 0 when all are read, 3 when some are unreadable, 2 for errors.
+    """
     if debug_dir is not None:
         debug_dir.mkdir(parents=True, exist_ok=True)
     statuses: set[Status] = set()

@@ -11,7 +11,14 @@ from typing import Any
 
 import click
 
-from tokenmeter.commands.common import EXIT_OK, EXIT_USAGE, cli_config, config_option
+from tokenmeter.commands.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    chosen_log_level,
+    cli_config,
+    config_option,
+    log_level_option,
+)
 from tokenmeter.config import Config
 from tokenmeter.errors import BrokerUnavailable, TokenmeterError
 from tokenmeter.logs import setup_logging
@@ -19,7 +26,6 @@ from tokenmeter.logs import setup_logging
 log = logging.getLogger("tokenmeter.serve")
 
 EXIT_INTERRUPTED = 130
-LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
@@ -71,17 +77,16 @@ def run_quietly(work: Coroutine[Any, Any, int]) -> int:
 
 @click.command("serve")
 @config_option
-@click.option(
-    "--log-level",
-    "log_level",
-    type=LEVELS,
-    default=None,
-    help="Log level (default: [service] log_level, INFO).",
-)
+@log_level_option(None, "Log level (default: [service] log_level).")
 def serve_command(config_path: Path | None, log_level: str | None) -> None:
-    """Run the service: scheduled checks, Telegram/Blynk/console, keypad, /healthz."""
+    """Run the service until Ctrl-C or SIGTERM.
+
+    Scheduled checks, Telegram or console notifications, Blynk, the keypad and
+    GET /healthz, on one loop. Exit 0 after a clean stop, 2 for a bad config or a
+    start-up error.
+    """
     config = cli_config(config_path, announce=True)
-    setup_logging(log_level or config.service.log_level)
+    setup_logging(chosen_log_level(log_level, config.service.log_level))
     exit_with(run_quietly(serve(config)))
 
 
@@ -96,12 +101,16 @@ def serve_command(config_path: Path | None, log_level: str | None) -> None:
 @click.option(
     "--lang", type=click.Choice(["id", "en"]), default="id", show_default=True, help="Language."
 )
-@click.option("--log-level", "log_level", type=LEVELS, default="WARNING", show_default=True)
-def demo_command(once: bool, data_dir: Path | None, lang: str, log_level: str) -> None:
-    """Run a self-contained demo: two simulated meters, readings and one top-up."""
+@log_level_option(None, "Log level (default: WARNING).")
+def demo_command(once: bool, data_dir: Path | None, lang: str, log_level: str | None) -> None:
+    """Run a self-contained demo on two simulated meters.
+
+    Both meters are read and one token is typed, then checks repeat every 10 s
+    until Ctrl-C. Needs no config, account or hardware.
+    """
     from tokenmeter.demo import run_demo
 
-    setup_logging(log_level)
+    setup_logging(chosen_log_level(log_level, "WARNING"))
     exit_with(run_quietly(run_demo(data_dir=data_dir, once=once, lang=lang)))
 
 

@@ -93,7 +93,10 @@ def _schedule_line(meter_id: str, schedule: Schedule | None) -> str:
 
 @click.group("schedule")
 def schedule_group() -> None:
-    """Show or change when a meter is checked (local times of the meter)."""
+    """Show or change when a meter is checked.
+
+    Times are HH:MM in the meter's own timezone.
+    """
 
 
 @schedule_group.command("show")
@@ -122,7 +125,10 @@ def schedule_show(meter_id: str | None, as_json: bool, config_path: Path | None)
 def schedule_set(
     times: tuple[str, ...], meter_id: str | None, as_json: bool, config_path: Path | None
 ) -> None:
-    """Replace the check times of a meter, e.g. ``schedule set 06:00 18:00``."""
+    """Replace the check times of a meter.
+
+    For example: tokenmeter schedule set 06:00 18:00 --meter rumah
+    """
     config = cli_config(config_path)
     meter = config.meter(meter_id)
     wanted = Schedule.parse(list(times))  # a bad time stops here: nothing is written
