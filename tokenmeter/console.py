@@ -79,7 +79,7 @@ def check_line(outcome: CheckOutcome, lang: Lang = "id") -> str:
     reading = outcome.reading
     head = f"[{outcome.meter.name}] "
     if reading.status is ReadingStatus.CAMERA_ERROR:
-        return head + error_sentence(CameraUnavailable(), lang)
+        return head + error_sentence(CameraUnavailable.from_reading_error(reading.error), lang)
     if reading.status is ReadingStatus.UNREADABLE or reading.kwh is None:
         return head + error_sentence(Unreadable(), lang)
     kwh = format_kwh(reading.kwh, lang)

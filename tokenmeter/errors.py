@@ -24,9 +24,42 @@ class ConfigError(TokenmeterError):
 
 
 class CameraUnavailable(TokenmeterError):
-    """The camera did not answer, timed out or sent something that is not a JPEG."""
+    """No usable photo came from the camera.
+
+    ``reason`` is one of: ``unreachable`` (no connection, or no whole answer within
+    the deadline), ``http_error`` (it answered with HTTP ``status``), ``not_photo``
+    (the answer is not a JPEG that decodes), ``too_large``. A reading keeps it as
+    ``reading_error`` (``camera_unavailable``, ``camera_http_500``,
+    ``camera_not_photo``, ``camera_too_large``); ``from_reading_error`` reverses it.
+    """
 
     code = "camera_unavailable"
+    REASONS = ("unreachable", "http_error", "not_photo", "too_large")
+
+    def __init__(
+        self, detail: str = "", *, reason: str = "unreachable", status: int = 0, **params: object
+    ) -> None:
+        super().__init__(detail, status=status, **params)
+        self.reason = reason if reason in self.REASONS else "unreachable"
+        self.status = status
+
+    @property
+    def reading_error(self) -> str:
+        """The error code a reading stores for this failure."""
+        if self.reason == "http_error":
+            return f"camera_http_{self.status}"
+        if self.reason == "unreachable":
+            return self.code  # what readings stored before reasons existed
+        return f"camera_{self.reason}"
+
+    @classmethod
+    def from_reading_error(cls, error: str) -> CameraUnavailable:
+        """The failure a stored reading's error code stands for (unknown: unreachable)."""
+        http = error.removeprefix("camera_http_")
+        if http != error and http.isascii() and http.isdigit() and len(http) == 3:
+            return cls(error, reason="http_error", status=int(http))
+        reason = error.removeprefix("camera_")
+        return cls(error, reason=reason if reason in cls.REASONS else "unreachable")
 
 
 class Unreadable(TokenmeterError):

@@ -4,15 +4,37 @@ from __future__ import annotations
 
 from typing import Literal
 
-from tokenmeter.errors import InvalidToken, TokenmeterError
+from tokenmeter.errors import CameraUnavailable, InvalidToken, TokenmeterError
 
 Lang = Literal["id", "en"]
 
-_ERRORS: dict[str, dict[str, str]] = {
-    "camera_unavailable": {
-        "id": "Kamera tidak bisa dihubungi. Periksa daya dan Wi-Fi ESP32-CAM.",
-        "en": "The camera could not be reached. Check the ESP32-CAM's power and Wi-Fi.",
+_CAMERA_REASONS: dict[str, dict[str, str]] = {
+    "unreachable": {
+        "id": "Kamera tidak bisa dihubungi atau tidak menjawab tepat waktu. "
+        "Periksa daya dan Wi-Fi ESP32-CAM.",
+        "en": "The camera could not be reached or did not answer in time. "
+        "Check the ESP32-CAM's power and Wi-Fi.",
     },
+    "http_error": {
+        "id": "Kamera menjawab dengan kesalahan (HTTP {status}). Coba nyalakan ulang ESP32-CAM.",
+        "en": "The camera answered with an error (HTTP {status}). Try restarting the ESP32-CAM.",
+    },
+    "not_photo": {
+        "id": "Kamera menjawab, tetapi yang dikirim bukan foto yang bisa dipakai. "
+        "Pastikan camera_url adalah alamat /capture ESP32-CAM.",
+        "en": "The camera answered, but what it sent is not a usable photo. "
+        "Check that camera_url is the ESP32-CAM's /capture address.",
+    },
+    "too_large": {
+        "id": "Jawaban kamera terlalu besar untuk sebuah foto. "
+        "Pastikan camera_url adalah alamat /capture ESP32-CAM.",
+        "en": "The camera's answer is too large to be a photo. "
+        "Check that camera_url is the ESP32-CAM's /capture address.",
+    },
+}
+
+_ERRORS: dict[str, dict[str, str]] = {
+    "camera_unavailable": _CAMERA_REASONS["unreachable"],
     "unreadable": {
         "id": "Foto diambil, tetapi angka di layar meter tidak terbaca dengan pasti.",
         "en": "The photo was taken, but the meter display could not be read with confidence.",
@@ -86,6 +108,8 @@ def error_sentence(err: TokenmeterError, lang: Lang = "id") -> str:
     params: dict[str, object] = {"detail": err.detail, **err.params}
     if isinstance(err, InvalidToken):
         template = _TOKEN_REASONS.get(err.reason, _ERRORS["error"])[lang]
+    elif isinstance(err, CameraUnavailable):
+        template = _CAMERA_REASONS.get(err.reason, _CAMERA_REASONS["unreachable"])[lang]
     else:
         template = _ERRORS.get(err.code, _ERRORS["error"])[lang]
     try:

@@ -38,7 +38,7 @@ def local_time(ts: datetime, timezone: str) -> str:
 def reading_error(reading: Reading) -> TokenmeterError:
     """The domain error a failed reading stands for."""
     if reading.status == ReadingStatus.CAMERA_ERROR:
-        return CameraUnavailable(reading.error)
+        return CameraUnavailable.from_reading_error(reading.error)
     return Unreadable(reading.error)
 
 

@@ -23,6 +23,21 @@ def test_error_sentences_are_plain_and_localised() -> None:
     assert "dapur" in error_sentence(UnknownMeter("dapur", meter="dapur"))
 
 
+def test_each_camera_failure_has_its_own_sentence() -> None:
+    """Not reached, HTTP error (with its status), not a photo and too large read apart."""
+    failures = [
+        CameraUnavailable("timeout"),
+        CameraUnavailable(reason="http_error", status=502),
+        CameraUnavailable(reason="not_photo"),
+        CameraUnavailable(reason="too_large"),
+    ]
+    for lang in ("id", "en"):
+        sentences = [error_sentence(err, lang) for err in failures]
+        assert len(set(sentences)) == 4
+        assert "Wi-Fi" in sentences[0] and "HTTP 502" in sentences[1]
+        assert all("{" not in sentence for sentence in sentences)
+
+
 def test_error_sentence_without_params_does_not_crash() -> None:
     """A template whose parameter is missing still gives a sentence."""
     sentence = error_sentence(InvalidToken("length"), "en")

@@ -206,7 +206,7 @@ class CheckService:
             snapshot = await self.camera.snapshot(meter)
         except CameraUnavailable as err:
             log.warning("camera of %s unavailable: %s", meter.id, err.detail)
-            return _Shot(None, None, err.code)
+            return _Shot(None, None, err.reading_error)
         try:
             read = await asyncio.to_thread(self.reader, snapshot.image)
         except Exception:
