@@ -1,9 +1,13 @@
 """The camera link: one JPEG snapshot from an ESP32-CAM (or the simulated meter).
 
 ``GET camera_url`` with ``flash=1`` added (this project's firmware lights the LED
-for the shot; the stock CameraWebServer ``/capture`` ignores the parameter), with a
-timeout and retries, and the answer checked to be a JPEG that decodes. Every
-failure becomes ``CameraUnavailable`` with a plain reason.
+for the shot; the stock CameraWebServer ``/capture`` ignores the parameter), with
+retries, and the answer checked to be a JPEG that decodes. ``timeout_s`` is one
+deadline for the whole snapshot (connect, headers and every byte of the photo), not
+for each read, so a camera that drips its answer is cut off like a silent one. The
+body is streamed and reading stops once it passes ``MAX_SNAPSHOT_BYTES``. Every
+failure becomes ``CameraUnavailable`` with its reason (``unreachable``,
+``http_error``, ``not_photo``, ``too_large``) and a detail for the log.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from tokenmeter.errors import CameraUnavailable
 log = logging.getLogger(__name__)
 
 SIM_SCHEME = "sim:"
-_MAX_BYTES = 8 * 1024 * 1024
+MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024
+"""Largest answer taken as a photo; an ESP32-CAM JPEG, even UXGA, is under 1 MiB."""
 
 
 class PhotoSource(Protocol):
@@ -55,12 +60,14 @@ def with_flash(url: str) -> str:
 def decode_jpeg(data: bytes) -> Image:
     """Check the JPEG markers and decode; raise CameraUnavailable when it is not one."""
     if len(data) < 4 or data[:2] != b"\xff\xd8":
-        raise CameraUnavailable("the camera answer is not a JPEG (no start marker)")
+        raise CameraUnavailable(
+            "the camera answer is not a JPEG (no start marker)", reason="not_photo"
+        )
     if b"\xff\xd9" not in data[-32:]:
-        raise CameraUnavailable("the JPEG is cut short (no end marker)")
+        raise CameraUnavailable("the JPEG is cut short (no end marker)", reason="not_photo")
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
-        raise CameraUnavailable("the JPEG does not decode")
+        raise CameraUnavailable("the JPEG does not decode", reason="not_photo")
     return image.astype(np.uint8, copy=False)
 
 
@@ -79,7 +86,12 @@ class CameraClient:
         self.retries = retries
         self.retry_pause_s = retry_pause_s
         self.sim_meters = dict(sim_meters or {})
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=True)
+        # identity: a compressed answer could inflate far past the cap in one chunk
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s),
+            follow_redirects=True,
+            headers={"Accept-Encoding": "identity"},
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -112,16 +124,36 @@ class CameraClient:
         if url.startswith(SIM_SCHEME):
             return await self._fetch_sim(url[len(SIM_SCHEME) :] or meter.id)
         try:
-            response = await self._http.get(with_flash(url))
+            async with asyncio.timeout(self.timeout_s):
+                return await self._get(with_flash(url))
+        except TimeoutError as err:
+            raise CameraUnavailable(f"no answer within {self.timeout_s:g} s") from err
+
+    async def _get(self, url: str) -> bytes:
+        """The body of a 200 answer, read until its end or past the cap."""
+        try:
+            async with self._http.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise CameraUnavailable(
+                        f"the camera answered HTTP {response.status_code}",
+                        reason="http_error",
+                        status=response.status_code,
+                    )
+                declared = response.headers.get("content-length", "")
+                if len(declared) > 12 or (
+                    declared.isdigit() and int(declared) > MAX_SNAPSHOT_BYTES
+                ):
+                    raise _too_large("by its Content-Length")
+                body = bytearray()
+                async for chunk in response.aiter_raw():
+                    body += chunk
+                    if len(body) > MAX_SNAPSHOT_BYTES:
+                        raise _too_large("while reading it")
+                return bytes(body)
         except httpx.TimeoutException as err:
             raise CameraUnavailable(f"no answer within {self.timeout_s:g} s") from err
         except httpx.HTTPError as err:
             raise CameraUnavailable(f"cannot reach the camera ({type(err).__name__})") from err
-        if response.status_code != 200:
-            raise CameraUnavailable(f"the camera answered HTTP {response.status_code}")
-        if len(response.content) > _MAX_BYTES:
-            raise CameraUnavailable("the camera answer is too large for a snapshot")
-        return response.content
 
     async def _fetch_sim(self, sim_id: str) -> bytes:
         meter = self.sim_meters.get(sim_id)
@@ -131,3 +163,10 @@ class CameraClient:
             return await asyncio.wait_for(asyncio.to_thread(meter.photo_jpeg), self.timeout_s)
         except TimeoutError as err:
             raise CameraUnavailable(f"no answer within {self.timeout_s:g} s") from err
+
+
+def _too_large(when: str) -> CameraUnavailable:
+    return CameraUnavailable(
+        f"the camera answer is larger than {MAX_SNAPSHOT_BYTES} bytes (seen {when})",
+        reason="too_large",
+    )

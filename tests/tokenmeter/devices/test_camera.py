@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tokenmeter.devices.camera import CameraClient, decode_jpeg, with_flash
+from tokenmeter.devices.camera import MAX_SNAPSHOT_BYTES, CameraClient, decode_jpeg, with_flash
 from tokenmeter.domain import Meter
 from tokenmeter.errors import CameraUnavailable
 from tokenmeter.sim.camera_server import SimulatedCameraServer
@@ -23,6 +23,7 @@ class _Scripted(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.paths.append(self.path)
+        self.server.encodings.append(self.headers.get("Accept-Encoding", ""))
         status, body = self.server.script.pop(0) if self.server.script else (500, b"")
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
@@ -40,6 +41,7 @@ class ScriptedCamera(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Scripted)
         self.script = script
         self.paths: list[str] = []
+        self.encodings: list[str] = []
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
     @property
@@ -106,26 +108,50 @@ async def test_flash_is_requested_and_one_retry_follows_a_failure() -> None:
 
 
 async def test_not_a_jpeg_is_unavailable_with_a_reason() -> None:
-    """An HTML page twice gives CameraUnavailable saying it is not a JPEG."""
+    """An HTML page twice gives CameraUnavailable saying it is not a JPEG (not a photo)."""
     camera = ScriptedCamera([(200, b"<html>"), (200, b"<html>")])
     client = CameraClient(timeout_s=3, retries=1, retry_pause_s=0)
     try:
-        with pytest.raises(CameraUnavailable, match="not a JPEG"):
+        with pytest.raises(CameraUnavailable, match="not a JPEG") as caught:
             await client.snapshot(_meter(camera.url))
     finally:
         await client.aclose()
         camera.shutdown()
     assert len(camera.paths) == 2
+    assert caught.value.reason == "not_photo"
+    assert caught.value.reading_error == "camera_not_photo"
+
+
+async def test_http_error_and_too_large_have_their_reasons() -> None:
+    """HTTP 503 is an http_error with its status; an answer just over the cap is too_large;
+    the camera is asked for an uncompressed answer."""
+    too_big = b"\xff\xd8" + bytes(MAX_SNAPSHOT_BYTES)
+    camera = ScriptedCamera([(503, b"busy"), (200, too_big)])
+    client = CameraClient(timeout_s=3, retries=0)
+    try:
+        with pytest.raises(CameraUnavailable, match="HTTP 503") as failed:
+            await client.snapshot(_meter(camera.url))
+        with pytest.raises(CameraUnavailable, match="larger than") as large:
+            await client.snapshot(_meter(camera.url))
+    finally:
+        await client.aclose()
+        camera.shutdown()
+    assert (failed.value.reason, failed.value.status) == ("http_error", 503)
+    assert failed.value.reading_error == "camera_http_503"
+    assert large.value.reason == "too_large"
+    assert camera.encodings == ["identity", "identity"]
 
 
 async def test_camera_that_never_answers_times_out(silent_port: int) -> None:
     """A server that accepts and stays silent ends in CameraUnavailable after the retry."""
     client = CameraClient(timeout_s=0.3, retries=1, retry_pause_s=0)
     try:
-        with pytest.raises(CameraUnavailable, match=r"no answer within 0\.3 s"):
+        with pytest.raises(CameraUnavailable, match=r"no answer within 0\.3 s") as caught:
             await client.snapshot(_meter(f"http://127.0.0.1:{silent_port}/capture"))
     finally:
         await client.aclose()
+    assert caught.value.reason == "unreachable"
+    assert caught.value.reading_error == "camera_unavailable"
 
 
 async def test_camera_nobody_listens_on() -> None:
