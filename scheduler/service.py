@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -76,7 +76,10 @@ class CheckScheduler:
         default_timezone: str = DEFAULT_TIMEZONE,
         timezones: Mapping[str, str] | None = None,
         rtc_lead: timedelta = timedelta(minutes=2),
+        meters: Collection[str] | None = None,
     ) -> None:
+        """``meters``: the configured meter ids, the only ones scheduled (None = every
+        meter in the store). A meter only in the store is reported once, not run."""
         self._store = store
         self._checker = checker
         self._mqtt = mqtt
@@ -87,6 +90,8 @@ class CheckScheduler:
         self._default_timezone = default_timezone
         self._timezones = dict(timezones or {})
         self._rtc_lead = rtc_lead
+        self._configured = frozenset(meters) if meters is not None else None
+        self._unconfigured: set[str] = set()  # reported already
         self._meters: dict[str, _MeterJobs] = {}
         self._pending: dict[str, Schedule | None] = {}
         self._flush_task: asyncio.Task[None] | None = None
@@ -116,6 +121,7 @@ class CheckScheduler:
             instance_id=config.service.instance_id or socket.gethostname(),
             clock=clock,
             timezones={meter.id: meter.timezone for meter in config.meters},
+            meters=[meter.id for meter in config.meters],
         )
 
     # -- lifecycle ------------------------------------------------------------
@@ -167,6 +173,7 @@ class CheckScheduler:
         self._aps = None
         self._loop = None
         self._meters.clear()  # a later start() schedules everything afresh
+        self._unconfigured.clear()
         self._pending.clear()
         self._in_flight.clear()
 
@@ -209,6 +216,9 @@ class CheckScheduler:
                 aps.resume()
 
     def _apply_one(self, meter_id: str, schedule: Schedule | None, timezone: str) -> None:
+        if self._configured is not None and meter_id not in self._configured:
+            self._skip_unconfigured(meter_id, schedule)
+            return
         current = self._meters.get(meter_id)
         if schedule is None:
             if current is not None:
@@ -249,6 +259,22 @@ class CheckScheduler:
         )
         if self._rtc is not None:
             self._rtc.publish_schedule(meter_id, schedule, zone.key)
+
+    def _skip_unconfigured(self, meter_id: str, schedule: Schedule | None) -> None:
+        """A schedule in the store of a meter not in the config: never run (its checks
+        could only fail); said once while it has times to run."""
+        if schedule is None or not (schedule.enabled and schedule.times):
+            return
+        if meter_id in self._unconfigured:
+            return
+        self._unconfigured.add(meter_id)
+        log.warning(
+            "meter %s is in the store but not in the config: its checks at %s are not run "
+            "(to drop them: tokenmeter schedule remove --meter %s)",
+            meter_id,
+            ",".join(schedule.times),
+            meter_id,
+        )
 
     def _remove_jobs(self, meter_id: str, state: _MeterJobs, slots: set[str]) -> None:
         for slot in slots:

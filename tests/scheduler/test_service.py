@@ -315,6 +315,32 @@ async def test_from_config_uses_grace_instance_and_timezones(store: SqliteStore)
     assert checker.calls == [("kos", "schedule")]
 
 
+async def test_meter_not_in_the_config_is_not_scheduled(
+    store: SqliteStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A meter only in the store gets no jobs, live changes included, and one warning."""
+    config = Config(meters=[MeterConfig(id="kos", schedule=["07:00"])])
+    seed(store, "kos", ["07:00"])
+    seed(store, "gudang", ["08:00"])
+    scheduler = CheckScheduler.from_config(
+        config, store, RecordingChecker(), clock=ManualClock(local("Asia/Jakarta", "12:00"))
+    )
+    try:
+        with caplog.at_level(logging.WARNING, logger="scheduler.service"):
+            await scheduler.start(catch_up=False)
+            store.set_schedule("gudang", Schedule.parse(["08:00", "20:00"]))
+            store.set_schedule("kos", Schedule.parse(["09:00"]))
+            assert await eventually(lambda: scheduler.slots("kos") == ("09:00",))
+        assert scheduler.slots("gudang") == ()
+        assert job_ids(scheduler) == {"check:kos:09:00"}
+        assert [r.getMessage() for r in caplog.records if "gudang" in r.getMessage()] == [
+            "meter gudang is in the store but not in the config: its checks at 08:00 are not "
+            "run (to drop them: tokenmeter schedule remove --meter gudang)"
+        ]
+    finally:
+        await scheduler.stop()
+
+
 async def test_stop_then_start_again_reschedules(
     store: SqliteStore, make_scheduler: MakeScheduler
 ) -> None:

@@ -21,7 +21,7 @@ from tokenmeter.commands.common import (
 )
 from tokenmeter.config import Config, find_config_file, load_config
 from tokenmeter.domain import Reading, Schedule
-from tokenmeter.errors import ConfigError
+from tokenmeter.errors import ConfigError, UnknownMeter
 from tokenmeter.store.base import Store
 from tokenmeter.store.factory import open_store
 from tokenmeter.store.records import ts_text
@@ -91,6 +91,25 @@ def _schedule_line(meter_id: str, schedule: Schedule | None) -> str:
     return f"{meter_id}: {times}{state}"
 
 
+_REMOVED = {
+    "id": "{meter}: jadwal dihapus, tidak ada pemeriksaan terjadwal",
+    "en": "{meter}: schedule removed, no scheduled checks",
+}
+
+
+def _stored_meter_id(config: Config, store: Store, meter_id: str | None) -> str:
+    """A configured meter (the first when None), or one that is only in the store (a
+    meter removed from the config); UnknownMeter otherwise."""
+    try:
+        return config.meter(meter_id).id
+    except UnknownMeter:
+        if meter_id is not None and (
+            store.get_meter(meter_id) is not None or store.get_schedule(meter_id) is not None
+        ):
+            return meter_id
+        raise
+
+
 @click.group("schedule")
 def schedule_group() -> None:
     """Show or change when a meter is checked.
@@ -107,13 +126,13 @@ def schedule_group() -> None:
 def schedule_show(meter_id: str | None, as_json: bool, config_path: Path | None) -> None:
     """Show the stored check times of a meter."""
     config = cli_config(config_path)
-    meter = config.meter(meter_id)
     with _opened_store(config) as store:
-        schedule = store.get_schedule(meter.id)
+        meter = _stored_meter_id(config, store, meter_id)
+        schedule = store.get_schedule(meter)
     if as_json:
-        _echo_json(_schedule_json(meter.id, schedule))
+        _echo_json(_schedule_json(meter, schedule))
     else:
-        click.echo(_schedule_line(meter.id, schedule))
+        click.echo(_schedule_line(meter, schedule))
 
 
 @schedule_group.command("set")
@@ -140,6 +159,34 @@ def schedule_set(
         _echo_json(_schedule_json(meter.id, schedule))
     else:
         click.echo(_schedule_line(meter.id, schedule))
+
+
+@schedule_group.command("remove")
+@click.option(
+    "--meter",
+    "meter_id",
+    required=True,
+    help="Meter id; also one removed from the config whose schedule is still stored.",
+)
+@json_option
+@config_option
+@user_errors
+def schedule_remove(meter_id: str, as_json: bool, config_path: Path | None) -> None:
+    """Remove the check times of a meter: no more scheduled checks.
+
+    A running service follows. For a meter removed from the config, this ends the
+    warning the service gives at start. "schedule set" adds times again.
+    """
+    config = cli_config(config_path)
+    with _opened_store(config) as store:
+        meter = _stored_meter_id(config, store, meter_id)
+        current = store.get_schedule(meter)
+        schedule = Schedule((), enabled=current.enabled if current else True)
+        store.set_schedule(meter, schedule)
+    if as_json:
+        _echo_json(_schedule_json(meter, schedule))
+    else:
+        click.echo(_REMOVED[config.telegram.language].format(meter=meter))
 
 
 # -- history -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from tests.e2e.conftest import ServiceProcess, free_port, wait_for, write_config
 from tokenmeter.cli import main
 from tokenmeter.devices import broker as broker_module
-from tokenmeter.domain import Reading
+from tokenmeter.domain import Meter, Reading, Schedule
 from tokenmeter.store.sqlite import SqliteStore
 
 
@@ -95,5 +95,40 @@ schedule = ["{slot:%H:%M}"]
         assert wait_for(lambda: len(scheduled()) == 1, 40), service.output()
         assert "past the grace period" not in service.output()
         assert service.terminate() == 0
+    finally:
+        service.kill()
+
+
+@pytest.mark.slow
+def test_meter_removed_from_the_config_is_not_scheduled(tmp_path: Path) -> None:
+    """A meter still in the store but gone from the config gets no jobs and one warning
+    line; after `schedule remove --meter` not even that."""
+    store = SqliteStore(tmp_path / "tm.db")
+    store.put_meter(Meter(id="gudang", name="Gudang", timezone="UTC", low_kwh=5.0))
+    store.set_schedule("gudang", Schedule(("07:00", "19:00")))
+    store.close()
+    health_port = free_port()
+    config = write_config(
+        tmp_path / "tokenmeter.toml",
+        f'[store]\nsqlite_path = "tm.db"\n\n[service]\nhealth_port = {health_port}\n\n'
+        '[[meters]]\nid = "rumah"\ncamera_url = "sim:"\nschedule = ["06:00", "18:00"]\n',
+    )
+    service = ServiceProcess(config, health_port).start()
+    try:
+        body = service.wait_ready()
+        assert body["links"]["scheduler"]["jobs"] == 2, service.output()
+        assert service.terminate() == 0
+        warnings = [line for line in service.output().splitlines() if "gudang" in line]
+        assert len(warnings) == 1 and "WARNING" in warnings[0], service.output()
+        assert "tokenmeter schedule remove --meter gudang" in warnings[0]
+
+        removed = CliRunner().invoke(
+            main, ["schedule", "remove", "--meter", "gudang", "--config", str(config)]
+        )
+        assert removed.exit_code == 0, removed.output
+        service.start()
+        service.wait_ready()
+        assert service.terminate() == 0
+        assert "gudang" not in service.output()
     finally:
         service.kill()

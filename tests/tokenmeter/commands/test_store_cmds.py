@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from tests.tokenmeter.store.contract import make_reading
 from tokenmeter.cli import main
 from tokenmeter.config import load_config
-from tokenmeter.domain import ReadingStatus, Schedule
+from tokenmeter.domain import Meter, ReadingStatus, Schedule
 from tokenmeter.store.sqlite import SqliteStore
 
 
@@ -169,3 +169,35 @@ def test_history_last_n(config_file: Path) -> None:
 def test_history_empty(config_file: Path) -> None:
     """A meter without readings says so."""
     assert run("history", "--config", str(config_file)) == (0, "rumah: no readings yet\n", "")
+
+
+def test_schedule_remove_of_a_meter_gone_from_the_config(config_file: Path) -> None:
+    """`schedule remove --meter` empties the stored times of a meter that is only in the
+    store any more; `schedule show` still shows it."""
+    store = SqliteStore(load_config(config_file).store.sqlite_path)
+    store.put_meter(Meter(id="gudang", name="Gudang"))
+    store.set_schedule("gudang", Schedule(("07:00",)))
+    store.close()
+    code, out, _ = run("schedule", "remove", "--meter", "gudang", "--config", str(config_file))
+    assert (code, out) == (0, "gudang: jadwal dihapus, tidak ada pemeriksaan terjadwal\n")
+    assert stored_schedule(config_file, "gudang") == Schedule(())
+    assert run("schedule", "show", "--meter", "gudang", "--config", str(config_file))[:2] == (
+        0,
+        "gudang: no times\n",
+    )
+
+
+def test_schedule_remove_needs_a_known_meter(config_file: Path) -> None:
+    """`schedule remove` names its meter; one neither configured nor stored is refused."""
+    code, _, err = run("schedule", "remove", "--config", str(config_file))
+    assert code == 2 and "--meter" in err
+    code, _, err = run("schedule", "remove", "--meter", "nope", "--config", str(config_file))
+    assert code == 2 and "nope" in err and "Traceback" not in err
+
+
+def test_schedule_set_after_remove_checks_again(config_file: Path) -> None:
+    """A configured meter's schedule removed and set again is active."""
+    run("schedule", "remove", "--meter", "rumah", "--config", str(config_file))
+    assert stored_schedule(config_file, "rumah") == Schedule(())
+    run("schedule", "set", "09:00", "--config", str(config_file))
+    assert stored_schedule(config_file, "rumah") == Schedule(("09:00",))
