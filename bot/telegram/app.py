@@ -12,7 +12,9 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    MessageHandler,
     TypeHandler,
+    filters,
 )
 
 from bot.telegram import handlers
@@ -88,6 +90,8 @@ def build_application(config: TelegramConfig, deps: TelegramDeps) -> BotApplicat
     for indonesian, english, callback in _COMMANDS:
         names = [indonesian] if indonesian == english else [indonesian, english]
         application.add_handler(CommandHandler(names, callback))
+    application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
+    application.add_handler(MessageHandler(filters.TEXT, handlers.text_message))
     application.add_handler(CallbackQueryHandler(handlers.choose_meter, pattern=CHOOSE_PATTERN))
     application.add_handler(CallbackQueryHandler(handlers.confirm_topup, pattern=TOPUP_PATTERN))
     application.add_error_handler(handlers.on_error)

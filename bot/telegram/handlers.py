@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 
-from telegram import Update
+from telegram import Message, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
@@ -18,11 +20,14 @@ from bot.telegram.keyboards import meter_choice, parse_callback
 from bot.telegram.state import BotState, PendingChoice, bot_state
 from bot.telegram.texts import say
 from bot.telegram.views import topup_text
-from tokenmeter.domain import Meter, mask_token
+from tokenmeter.domain import TOKEN_DIGITS, Meter, mask_token
 from tokenmeter.errors import TokenmeterError
 from tokenmeter.texts import error_sentence
 
 log = logging.getLogger(__name__)
+
+MIN_TOKEN_DIGITS = 16  # a message of digit groups this long holds (most of) a token
+_DIGIT_GROUP = re.compile(r"[0-9.\-]+")
 
 
 async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -100,20 +105,84 @@ async def isi(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Delete the message holding the token, then ask to confirm the top-up."""
     message = update.effective_message
     if message is not None and context.args:
-        try:
-            await message.delete()
-        except TelegramError as err:
-            log.info("could not delete the token message in chat %s: %s", message.chat_id, err)
+        await delete_token_message(message)
     await route(update, context, "isi")
 
 
-async def route(update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> None:
-    """Find the meter in the arguments, or ask for it with buttons, then run."""
+async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take a pasted token as /isi; point other text (in a private chat) to /bantuan."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or message.text is None or chat is None:
+        return
+    state = bot_state(context.application)
+    args = token_args(message.text, state)
+    if args is not None:
+        await delete_token_message(message)
+        await route(update, context, "isi", args)
+    elif chat.type == ChatType.PRIVATE:  # in a group, people talk to each other
+        await context.bot.send_message(chat_id=chat.id, text=say(state.lang, "unknown_text"))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Point a command the bot does not know to /bantuan (unless it is for another bot)."""
+    message = update.effective_message
+    if message is None or message.text is None or update.effective_chat is None:
+        return
+    command, _, addressee = message.text.split()[0].partition("@")
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return
+    state = bot_state(context.application)
+    await context.bot.send_message(
+        chat_id=update.effective_chat.id,
+        text=say(state.lang, "unknown_command", command=command[:33]),
+    )
+
+
+def token_args(text: str, state: BotState) -> list[str] | None:
+    """The /isi arguments of a message that is a token, optionally after a meter id.
+
+    Digit groups may be split by spaces, dashes or dots. A message of at least
+    ``MIN_TOKEN_DIGITS`` digits counts even when the length is wrong, so that it
+    is deleted and refused with the reason like ``/isi``. None for any other text.
+    """
+    words = text.split()
+
+    def digits_of(groups: list[str]) -> int:
+        if not groups or not all(_DIGIT_GROUP.fullmatch(g) for g in groups):
+            return 0
+        return sum(c.isdigit() for c in "".join(groups))
+
+    whole = digits_of(words)
+    if whole == TOKEN_DIGITS:
+        return ["".join(words)]
+    after_meter = digits_of(words[1:]) if len(words) > 1 else 0
+    if after_meter >= MIN_TOKEN_DIGITS and state.meter(words[0]) is not None:
+        return [words[0], "".join(words[1:])]
+    return ["".join(words)] if whole >= MIN_TOKEN_DIGITS else None
+
+
+async def delete_token_message(message: Message) -> None:
+    """Remove a user's message that holds token digits (needs admin rights in a group)."""
+    try:
+        await message.delete()
+    except TelegramError as err:
+        log.info("could not delete the token message in chat %s: %s", message.chat_id, err)
+
+
+async def route(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    command: str,
+    args: list[str] | None = None,
+) -> None:
+    """Find the meter in the arguments (the command's, unless given), or ask for it
+    with buttons, then run."""
     if update.effective_chat is None:
         return
     state = bot_state(context.application)
     call = Call(context.bot, state, update.effective_chat.id)
-    args = list(context.args or [])
+    args = list(context.args or []) if args is None else list(args)
     meter = state.meter(args[0]) if args else None
     if meter is not None:
         args = args[1:]

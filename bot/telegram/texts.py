@@ -15,7 +15,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/riwayat [meter] [n] — n pembacaan terakhir (bawaan 10)\n"
             "/grafik [meter] [hari] — grafik saldo dan pemakaian harian\n"
             "/jadwal [meter] [06:00 18:00] — lihat atau atur jadwal cek\n"
-            "/isi [meter] <token> — isi token 20 digit\n"
+            "/isi [meter] <token> — isi token 20 digit (atau tempel saja tokennya)\n"
             "/batas [meter] <kWh> — batas peringatan saldo rendah\n"
             "/bantuan — pesan ini\n\n"
             "Meter: {meters}"
@@ -29,7 +29,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/history [meter] [n] — the last n readings (default 10)\n"
             "/chart [meter] [days] — balance and daily usage chart\n"
             "/schedule [meter] [06:00 18:00] — show or set the check times\n"
-            "/topup [meter] <token> — enter a 20-digit token\n"
+            "/topup [meter] <token> — enter a 20-digit token (or just paste it)\n"
             "/threshold [meter] <kWh> — low-balance alert threshold\n"
             "/help — this message\n\n"
             "Meters: {meters}"
@@ -38,6 +38,16 @@ _TEXTS: dict[str, dict[str, str]] = {
     "refused": {
         "id": "Maaf, bot ini hanya melayani pemilik meter. (ID chat Anda: {chat_id})",
         "en": "Sorry, this bot only serves the meter's owners. (Your chat id: {chat_id})",
+    },
+    "unknown_text": {
+        "id": "Pesan ini tidak saya mengerti. Kirim /bantuan untuk daftar perintah, atau "
+        "tempel 20 digit token untuk mengisi.",
+        "en": "I did not understand that. Send /help for the commands, or paste a "
+        "20-digit token to top up.",
+    },
+    "unknown_command": {
+        "id": "Perintah {command} tidak dikenal. Kirim /bantuan untuk daftar perintah.",
+        "en": "Unknown command {command}. Send /help for the commands.",
     },
     "choose_meter": {"id": "Pilih meter:", "en": "Choose a meter:"},
     "chosen_meter": {"id": "Meter: {meter}", "en": "Meter: {meter}"},

@@ -21,6 +21,7 @@ from tokenmeter.devices.broker import LocalBroker
 OWNER = 1001  # an allowed private chat
 SECOND_OWNER = 1002
 STRANGER = 6666
+GROUP = -100123  # an allowed group chat
 CROWD = tuple(range(2001, 2021))  # twenty allowed chats
 
 
@@ -137,4 +138,12 @@ async def english_bot(api: FakeBotApi, broker: LocalBroker, tmp_path: Path) -> A
     """One meter, English texts."""
     config = make_config(tmp_path, broker, [{"id": "rumah", "name": "Rumah"}])
     async for running in running_bot(api, config, tmp_path, language="en"):
+        yield running
+
+
+@pytest.fixture
+async def group_bot(api: FakeBotApi, broker: LocalBroker, tmp_path: Path) -> AsyncIterator[Bot]:
+    """One meter, an allowed private chat and an allowed group."""
+    config = make_config(tmp_path, broker, [{"id": "rumah", "name": "Rumah"}])
+    async for running in running_bot(api, config, tmp_path, allowed=(OWNER, GROUP)):
         yield running

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
 from bot.telegram.texts import device_name
-from tests.bot.telegram.conftest import OWNER, Bot
+from tests.bot.telegram.conftest import GROUP, OWNER, Bot
 from tokenmeter.domain import (
     Reading,
     ReadingStatus,
@@ -237,3 +238,59 @@ async def test_unknown_meter_is_said_plainly(two_meter_bot: Bot) -> None:
     """/status gudang names the unknown meter instead of asking."""
     (reply,) = await two_meter_bot.command(OWNER, "/status gudang")
     assert reply.text == "Meter gudang tidak dikenal."
+
+
+async def test_a_pasted_token_is_taken_as_isi(bot: Bot) -> None:
+    """A message that is only a token (dashes allowed) is deleted, then confirmed as /isi."""
+    message_id = bot.api.send_text(OWNER, "5713-2846-0091-7734-5521")
+    assert await bot.api.until(lambda: bool(list(bot.api.sent_messages(OWNER))))
+    (confirm,) = list(bot.api.sent_messages(OWNER))
+    assert confirm.text == f"Isi token ke meter Rumah?\nToken: {mask_token(DIGITS)}"
+    (deleted,) = bot.api.calls_of("deleteMessage", OWNER)
+    assert int(deleted.params["message_id"]) == message_id
+    assert deleted.at <= confirm.at  # the digits leave the chat before anything else
+    yes = confirm.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    bot.api.press(OWNER, confirm.message_id, yes)
+    assert await bot.api.until(lambda: bool(bot.core.store.list_topups("rumah")))
+    (topup,) = bot.core.store.list_topups("rumah")
+    assert topup.hash == token_hash("rumah", DIGITS) and topup.source == "telegram"
+    await bot.core.topups.wait("rumah", topup.id, timeout=20)
+
+
+async def test_a_pasted_token_with_two_meters_asks_which(two_meter_bot: Bot) -> None:
+    """Two meters: a pasted token asks which meter, then to confirm; "kos <token>" asks no meter."""
+    bot = two_meter_bot
+    (ask,) = await bot.command(OWNER, TOKEN)
+    assert ask.text == "Pilih meter:" and len(bot.api.calls_of("deleteMessage", OWNER)) == 1
+    kos = ask.params["reply_markup"]["inline_keyboard"][0][1]["callback_data"]
+    bot.api.press(OWNER, ask.message_id, kos)
+    assert await bot.api.until(lambda: len(list(bot.api.sent_messages(OWNER))) >= 2)
+    confirm = list(bot.api.sent_messages(OWNER))[-1]
+    assert confirm.text.startswith("Isi token ke meter Kos Melati?")
+    (direct,) = await bot.command(OWNER, f"kos {TOKEN}")
+    assert direct.text.startswith("Isi token ke meter Kos Melati?")
+    assert len(bot.api.calls_of("deleteMessage", OWNER)) == 2
+
+
+async def test_unknown_text_and_commands_point_to_bantuan(bot: Bot) -> None:
+    """Text that is no token and an unknown command each get a short pointer to /bantuan."""
+    (text_reply,) = await bot.command(OWNER, "halo, sisa token berapa?")
+    assert "/bantuan" in text_reply.text and len(text_reply.text) < 200
+    (command_reply,) = await bot.command(OWNER, "/saldo")
+    assert "/bantuan" in command_reply.text and "/saldo" in command_reply.text
+    (short_digits,) = await bot.command(OWNER, "12345")
+    assert "/bantuan" in short_digits.text
+    assert bot.api.calls_of("deleteMessage", OWNER) == []
+
+
+async def test_a_group_chat_is_not_answered_for_chatter(group_bot: Bot) -> None:
+    """In a group, chatter and another bot's commands get no answer; a pasted token does."""
+    bot = group_bot
+    bot.api.send_text(GROUP, "selamat pagi semua")
+    bot.api.send_text(GROUP, "/saldo@another_bot")
+    (confirm,) = await bot.command(GROUP, TOKEN)
+    assert confirm.text.startswith("Isi token ke meter Rumah?")
+    (pointer,) = await bot.command(GROUP, "/saldo@tokenmeter_test_bot")
+    assert "/bantuan" in pointer.text
+    await asyncio.sleep(0.5)
+    assert len(list(bot.api.sent_messages(GROUP))) == 2
