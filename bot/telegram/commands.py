@@ -22,7 +22,7 @@ from bot.telegram.keyboards import topup_confirmation
 from bot.telegram.state import BotState, PendingTopUp
 from bot.telegram.texts import format_number, say
 from bot.telegram.views import history_html, outcome_caption, schedule_text, status_text
-from tokenmeter.domain import Meter, Schedule, TopUpStatus, mask_token, utcnow, validate_token
+from tokenmeter.domain import Meter, Schedule, TopUpStatus, mask_token, utcnow
 from tokenmeter.errors import UnknownMeter
 from tokenmeter.texts import Lang, format_kwh
 
@@ -158,7 +158,8 @@ async def ask_topup(call: Call, meter: Meter, args: list[str]) -> None:
     if not raw:
         await call.say(say(call.lang, "topup_usage"))
         return
-    digits = validate_token(raw)  # InvalidToken -> a plain sentence
+    # A bad token or one used before on this meter is refused now, before "Ya, isi".
+    digits = await call.state.deps.topups.check_token(meter.id, raw)  # InvalidToken
     key = call.state.keep_topup(PendingTopUp(call.chat_id, meter.id, digits))
     await call.bot.send_message(
         chat_id=call.chat_id,

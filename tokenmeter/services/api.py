@@ -26,6 +26,12 @@ class TopUps(Protocol):
         stored and published as a ``TopUpChanged`` event."""
         ...
 
+    async def check_token(self, meter_id: str, token: str) -> str:
+        """Return the token's 20 digits, or raise InvalidToken when ``start`` would refuse
+        it (bad form, or already used on this meter). Starts nothing: a door calls it
+        before asking the user to confirm."""
+        ...
+
     async def wait(self, meter_id: str, topup_id: str, timeout: float) -> TopUp:
         """Wait until the top-up reaches a final status (or QUEUED), or ``timeout``."""
         ...

@@ -101,12 +101,17 @@ class TopUpService:
         self._tasks.clear()
 
     # -- the protocol ---------------------------------------------------------
+    async def check_token(self, meter_id: str, token: str) -> str:
+        """The token's digits, or InvalidToken (bad form, or used on this meter); starts nothing."""
+        meter = self.config.meter(meter_id).to_meter()
+        digits, _ = await self._unused(meter, token)
+        return digits
+
     async def start(self, meter_id: str, token: str, source: str) -> TopUp:
         """Validate (raises InvalidToken), store PENDING and run the top-up in the background."""
         meter = self.config.meter(meter_id).to_meter()
-        digits = validate_token(token)
+        digits, existing = await self._unused(meter, token)
         hashed = token_hash(meter.id, digits)
-        existing = await asyncio.to_thread(self.store.find_topup_by_hash, meter.id, hashed)
         if existing is None:
             now = utcnow()
             topup = TopUp(
@@ -121,8 +126,8 @@ class TopUpService:
             )
             if not await asyncio.to_thread(self.store.create_topup, topup):
                 raise InvalidToken("already_used")
-        elif existing.status is TopUpStatus.EXPIRED:
-            # Never typed: entering it again revives the same record (same command id).
+        else:
+            # Never typed (EXPIRED): entering it again revives the same record (same command id).
             revived = existing.moved(TopUpStatus.PENDING, "entered again", source=source, error="")
             if not await asyncio.to_thread(
                 self.store.transition_topup,
@@ -133,13 +138,21 @@ class TopUpService:
             ):
                 raise InvalidToken("already_used")
             topup = revived
-        else:
-            raise InvalidToken("already_used")
         log.info("top-up %s of %s for %s stored (%s)", topup.id, topup.masked, meter.id, source)
         self._digits[topup.id] = digits
         await self._announce(meter, topup)
         self._launch(meter, topup.id)
         return topup
+
+    async def _unused(self, meter: Meter, token: str) -> tuple[str, TopUp | None]:
+        """The digits and the record of an earlier entry that was never typed (EXPIRED),
+        if any; InvalidToken for a bad token or one already used on this meter."""
+        digits = validate_token(token)
+        hashed = token_hash(meter.id, digits)
+        existing = await asyncio.to_thread(self.store.find_topup_by_hash, meter.id, hashed)
+        if existing is not None and existing.status is not TopUpStatus.EXPIRED:
+            raise InvalidToken("already_used")
+        return digits, existing
 
     async def wait(self, meter_id: str, topup_id: str, timeout: float) -> TopUp:
         """Wait until the top-up is final or QUEUED, or ``timeout`` s have passed."""

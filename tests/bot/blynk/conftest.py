@@ -55,6 +55,12 @@ class StandInTopUps:
         self._used: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
+    async def check_token(self, meter_id: str, token: str) -> str:
+        digits = validate_token(token)
+        if token_hash(meter_id, digits) in self._used:
+            raise InvalidToken("already_used")
+        return digits
+
     async def start(self, meter_id: str, token: str, source: str) -> TopUp:
         digits = validate_token(token)
         digest = token_hash(meter_id, digits)

@@ -18,7 +18,7 @@ from tokenmeter.domain import (
     token_hash,
     utcnow,
 )
-from tokenmeter.errors import Unreadable
+from tokenmeter.errors import InvalidToken, Unreadable
 from tokenmeter.texts import error_sentence, format_kwh
 
 TOKEN = "5713 2846 0091 7734 5521"
@@ -294,3 +294,34 @@ async def test_a_group_chat_is_not_answered_for_chatter(group_bot: Bot) -> None:
     assert "/bantuan" in pointer.text
     await asyncio.sleep(0.5)
     assert len(list(bot.api.sent_messages(GROUP))) == 2
+
+
+def store_topup(bot: Bot, status: TopUpStatus) -> None:
+    """A top-up of TOKEN on "rumah" already in the store with ``status``."""
+    topup = TopUp(
+        id=new_id("t"),
+        meter_id="rumah",
+        ts=utcnow() - timedelta(days=2),
+        masked=mask_token(DIGITS),
+        hash=token_hash("rumah", DIGITS),
+        status=status,
+        source="cli",
+    )
+    assert bot.core.store.create_topup(topup)
+
+
+async def test_isi_refuses_a_used_token_before_asking(bot: Bot) -> None:
+    """A token used before on the meter is refused at once, with no "Ya, isi" to press."""
+    store_topup(bot, TopUpStatus.CONFIRMED)
+    for text in (f"/isi {TOKEN}", TOKEN):
+        (reply,) = await bot.command(OWNER, text)
+        assert reply.text == error_sentence(InvalidToken("already_used"), "id")
+        assert "reply_markup" not in reply.params
+    assert len(bot.api.calls_of("deleteMessage", OWNER)) == 2
+
+
+async def test_isi_asks_again_for_a_token_that_expired_in_the_queue(bot: Bot) -> None:
+    """A token that expired without being typed may be entered again: it is asked to confirm."""
+    store_topup(bot, TopUpStatus.EXPIRED)
+    (reply,) = await bot.command(OWNER, f"/isi {TOKEN}")
+    assert reply.text.startswith("Isi token ke meter Rumah?") and "reply_markup" in reply.params

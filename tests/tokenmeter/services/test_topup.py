@@ -142,14 +142,19 @@ async def test_refusals_send_nothing(rig: Rig, raw: str, reason: str) -> None:
 
 
 async def test_used_token_is_refused(rig: Rig) -> None:
-    """The same token twice (spaces and dashes aside) is refused the second time."""
+    """The same token twice (spaces and dashes aside) is refused the second time;
+    check_token refuses it too, before anything is started."""
     digits = token(2)
+    assert await rig.core.topups.check_token("rumah", digits) == digits
     first = await rig.core.topups.start("rumah", digits, "cli")
     await rig.core.topups.wait("rumah", first.id, 20)
     spaced = " ".join(digits[i : i + 4] for i in range(0, 20, 4))
     with pytest.raises(InvalidToken) as err:
         await rig.core.topups.start("rumah", spaced, "telegram")
     assert err.value.reason == "already_used"
+    with pytest.raises(InvalidToken) as checked:
+        await rig.core.topups.check_token("rumah", spaced)
+    assert checked.value.reason == "already_used"
     assert len(rig.core.store.list_topups("rumah")) == 1
     assert rig.device.commands_received == 1
 
@@ -191,6 +196,7 @@ async def test_queued_top_up_expires_and_can_be_entered_again(rig: Rig) -> None:
     assert [t.id for t in expired] == [started.id]
     assert expired[0].status is TopUpStatus.EXPIRED and expired[0].error == "expired"
     assert rig.statuses(started.id)[-1] is TopUpStatus.EXPIRED
+    assert await rig.core.topups.check_token("rumah", digits) == digits
     again = await rig.core.topups.start("rumah", digits, "cli")
     assert again.id == started.id and again.status is TopUpStatus.PENDING
     assert (await rig.core.topups.wait("rumah", again.id, 10)).status is TopUpStatus.QUEUED
