@@ -1,4 +1,5 @@
-"""Messages that show a top-up's progress, edited in place as ``TopUpChanged`` arrives."""
+"""Messages that show a top-up's progress, edited in place as ``TopUpChanged`` arrives;
+the final state is also sent as a new message, since an edit does not notify."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from telegram import Bot
+from telegram import Bot, ReplyParameters
 from telegram.error import BadRequest, TelegramError
 
-from tokenmeter.domain import TopUp, TopUpStatus
+from tokenmeter.domain import FINAL_TOPUP_STATUSES, TopUp, TopUpStatus
+
+CAPTION_LIMIT = 1024  # Telegram's photo caption limit
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,6 @@ class TopUpProgress:
         self._latest: OrderedDict[str, TopUp] = OrderedDict()
         self._messages: dict[str, list[tuple[int, int]]] = {}
         self._shown: dict[tuple[int, int], str] = {}
-        self._photo_sent: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
 
     def lock(self, topup_id: str) -> asyncio.Lock:
@@ -55,13 +57,17 @@ class TopUpProgress:
             for key in self._messages.pop(old, []):
                 self._shown.pop(key, None)
             self._locks.pop(old, None)
-            self._photo_sent.discard(old)
         return topup
 
     async def show(self, bot: Bot, topup: TopUp, render: Callable[[TopUp], str]) -> None:
-        """Edit every attached message to the latest state (call under ``lock``)."""
+        """Edit every attached message to the latest state (call under ``lock``).
+
+        An edit does not make the phone ring, so a final state is also sent as a new
+        message in reply to each message that had to be edited to it (with the photo
+        of the display when unconfirmed)."""
         latest = self.newest(topup)
         text = render(latest)
+        edited: list[tuple[int, int]] = []
         for chat_id, message_id in list(self._messages.get(latest.id, [])):
             if self._shown.get((chat_id, message_id)) == text:
                 continue
@@ -73,20 +79,33 @@ class TopUpProgress:
             except TelegramError as err:
                 log.warning("could not edit top-up message in chat %s: %s", chat_id, err)
             self._shown[(chat_id, message_id)] = text
-        if latest.status == TopUpStatus.UNCONFIRMED and latest.photo:
-            await self._send_photo(bot, latest)
+            edited.append((chat_id, message_id))
+        if latest.status in FINAL_TOPUP_STATUSES and edited:
+            await self._send_outcome(bot, latest, text, edited)
 
-    async def _send_photo(self, bot: Bot, topup: TopUp) -> None:
-        if topup.id in self._photo_sent:
-            return
-        self._photo_sent.add(topup.id)
-        try:
-            data = await asyncio.to_thread(Path(topup.photo).read_bytes)
-        except OSError as err:
-            log.warning("top-up %s photo %s not readable: %s", topup.id, topup.photo, err)
-            return
-        for chat_id, message_id in self._messages.get(topup.id, []):
+    async def _send_outcome(
+        self, bot: Bot, topup: TopUp, text: str, messages: list[tuple[int, int]]
+    ) -> None:
+        photo: bytes | None = None
+        if topup.status == TopUpStatus.UNCONFIRMED and topup.photo:
             try:
-                await bot.send_photo(chat_id=chat_id, photo=data, reply_to_message_id=message_id)
+                photo = await asyncio.to_thread(Path(topup.photo).read_bytes)
+            except OSError as err:
+                log.warning("top-up %s photo %s not readable: %s", topup.id, topup.photo, err)
+        file_id: str | None = None  # the photo is uploaded once, then re-used
+        for chat_id, message_id in messages:
+            reply = ReplyParameters(message_id, allow_sending_without_reply=True)
+            try:
+                if photo is None:
+                    await bot.send_message(chat_id=chat_id, text=text, reply_parameters=reply)
+                    continue
+                sent = await bot.send_photo(
+                    chat_id=chat_id,
+                    photo=file_id or photo,
+                    caption=text[:CAPTION_LIMIT],
+                    reply_parameters=reply,
+                )
+                if sent.photo:
+                    file_id = sent.photo[-1].file_id
             except TelegramError as err:
-                log.warning("could not send top-up photo to chat %s: %s", chat_id, err)
+                log.warning("could not send the top-up result to chat %s: %s", chat_id, err)

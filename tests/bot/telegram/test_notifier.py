@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from bot.telegram import TelegramDeps, TelegramNotifier, build_application
 from tests.bot.telegram.conftest import OWNER, SECOND_OWNER, Bot
-from tests.servers.telegram_api import FakeBotApi
+from tests.servers.telegram_api import ApiCall, FakeBotApi
 from tokenmeter.config import TelegramConfig
 from tokenmeter.domain import DeviceStatus, Reading, ReadingStatus, TopUpStatus, new_id, utcnow
 from tokenmeter.events import CheckOutcome, DeviceChanged, LowBalance, MeterBeep
@@ -75,12 +75,13 @@ async def test_a_check_asked_in_telegram_is_not_broadcast(bot: Bot) -> None:
 
 
 async def test_a_top_up_from_blynk_is_followed_in_every_chat(bot: Bot) -> None:
-    """A top-up from another door is announced once per chat and edited to its result."""
+    """A top-up from another door is announced once per chat, edited to its result, and
+    the result is sent as a new message too."""
     started = await bot.core.topups.start("rumah", "71203948561029384756", "blynk")
     done = await bot.core.topups.wait("rumah", started.id, timeout=20)
     assert done.status in {TopUpStatus.CONFIRMED, TopUpStatus.UNCONFIRMED}
     for chat in OWNERS:
-        (announced,) = [
+        announced, *_ = [
             c for c in bot.api.calls_of("sendMessage", chat) if c.text.startswith("Isi token dari")
         ]
         assert announced.text.startswith("Isi token dari aplikasi Blynk")
@@ -90,7 +91,15 @@ async def test_a_top_up_from_blynk_is_followed_in_every_chat(bot: Bot) -> None:
             return "sudah diketik" in text or "berhasil" in text
 
         assert await bot.api.until(finished)
-        assert "****-****-****-****-4756" in bot.api.message(chat, announced.message_id)["text"]
+        final = bot.api.message(chat, announced.message_id)["text"]
+        assert "****-****-****-****-4756" in final
+
+        def results(chat: int = chat, final: str = final) -> list[ApiCall]:
+            return [c for c in bot.api.sent_messages(chat) if c.text == final]  # sent anew
+
+        assert await bot.api.until(lambda: bool(results()))
+        (result,) = results()
+        assert int(result.params["reply_parameters"]["message_id"]) == announced.message_id
 
 
 async def test_events_before_the_bot_runs_are_dropped_quietly(api: FakeBotApi) -> None:
