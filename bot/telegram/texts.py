@@ -90,6 +90,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "id": "Riwayat {meter} ({count} terakhir):",
         "en": "History of {meter} (last {count}):",
     },
+    "history_time": {"id": "Waktu", "en": "Time"},
+    "history_source": {"id": "Sumber", "en": "Source"},
+    "history_unverified": {
+        "id": "? = belum pasti (angkanya tidak wajar dibanding sebelumnya)",
+        "en": "? = unverified (the value is implausible compared with the last one)",
+    },
+    "history_failed": {
+        "id": "-✗ = cek gagal (layar tidak terbaca atau kamera tidak bisa dihubungi)",
+        "en": "-✗ = check failed (display unreadable or camera not reached)",
+    },
     "history_empty": {
         "id": "Belum ada riwayat untuk meter {meter}.",
         "en": "No history yet for meter {meter}.",
@@ -182,6 +192,16 @@ _SOURCES: dict[str, dict[str, str]] = {
     "telegram": {"id": "Telegram", "en": "Telegram"},
 }
 
+_READING_SOURCES: dict[str, dict[str, str]] = {  # short: a column of /riwayat
+    "schedule": {"id": "jadwal", "en": "schedule"},
+    "rtc": {"id": "jadwal RTC", "en": "RTC"},
+    "telegram": {"id": "Telegram", "en": "Telegram"},
+    "cli": {"id": "perintah", "en": "CLI"},
+    "topup": {"id": "isi token", "en": "top-up"},
+    "blynk": {"id": "Blynk", "en": "Blynk"},
+    "demo": {"id": "demo", "en": "demo"},
+}
+
 TOPUP_STATES: dict[str, dict[str, str]] = {
     "PENDING": {
         "id": "⏳ Token {masked} dicatat. Membaca saldo awal…",
@@ -228,6 +248,11 @@ def device_name(name: str, lang: Lang) -> str:
 
 def source_name(source: str, lang: Lang) -> str:
     return _SOURCES.get(source, {}).get(lang, source)
+
+
+def reading_source_name(source: str, lang: Lang) -> str:
+    """What started a check, in a word or two (an unknown source as it is, cut short)."""
+    return _READING_SOURCES.get(source, {}).get(lang, source[:10])
 
 
 def format_number(value: float, decimals: int, lang: Lang) -> str:

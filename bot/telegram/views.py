@@ -12,6 +12,7 @@ from bot.telegram.texts import (
     format_ago,
     format_change,
     format_number,
+    reading_source_name,
     say,
 )
 from tokenmeter.domain import (
@@ -108,18 +109,28 @@ _SHORT_STATUS: dict[ReadingStatus, str] = {
 }
 
 
+_LEGEND = (("?", "history_unverified"), ("✗", "history_failed"))
+
+
 def history_html(meter: Meter, readings: list[Reading], lang: Lang) -> str:
-    """``/riwayat``: a compact monospace table, newest first (HTML ``<pre>``)."""
+    """``/riwayat``: a monospace table (HTML ``<pre>``) with a header row, newest first,
+    then a legend of the marks it uses."""
     head = say(lang, "history_head", meter=html.escape(meter.name), count=len(readings))
-    rows = []
+    zone_name = datetime.now(ZoneInfo(meter.timezone)).strftime("%Z")
+    time_head = f"{say(lang, 'history_time')} ({zone_name})"
+    width = max(len(time_head), len("20/11 06:00"))
+    rows = [f"{time_head:<{width}} {'kWh':>9}  {say(lang, 'history_source')}"]
+    marks: set[str] = set()
     for reading in reversed(readings):
         kwh = format_kwh(reading.kwh, lang) if reading.kwh is not None else "-"
         mark = _SHORT_STATUS.get(reading.status, "")
-        rows.append(
-            f"{local_time(reading.ts, meter.timezone)} {kwh:>9}{mark:1} {reading.source[:8]}"
-        )
+        marks.add(mark)
+        when = local_time(reading.ts, meter.timezone)
+        source = reading_source_name(reading.source, lang)
+        rows.append(f"{when:<{width}} {kwh:>9}{mark:1} {source}")
     table = html.escape("\n".join(rows))
-    return f"{head}\n<pre>{table}</pre>"
+    legend = [say(lang, key) for mark, key in _LEGEND if mark in marks]
+    return "\n".join([head, f"<pre>{table}</pre>", *(html.escape(line) for line in legend)])
 
 
 def schedule_text(

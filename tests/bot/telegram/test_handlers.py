@@ -91,7 +91,7 @@ async def test_riwayat_is_a_compact_table(bot: Bot) -> None:
     add_readings(bot, [90.0, 85.25, 80.5, 1234.5])
     (reply,) = await bot.command(OWNER, "/riwayat 3")
     assert reply.params["parse_mode"] == "HTML"
-    rows = reply.text.split("<pre>")[1].split("</pre>")[0].splitlines()
+    rows = reply.text.split("<pre>")[1].split("</pre>")[0].splitlines()[1:]  # after the header
     assert len(rows) == 3
     assert "1.234,50" in rows[0] and "80,50" in rows[1] and "85,25" in rows[2]
 
@@ -325,3 +325,51 @@ async def test_isi_asks_again_for_a_token_that_expired_in_the_queue(bot: Bot) ->
     store_topup(bot, TopUpStatus.EXPIRED)
     (reply,) = await bot.command(OWNER, f"/isi {TOKEN}")
     assert reply.text.startswith("Isi token ke meter Rumah?") and "reply_markup" in reply.params
+
+
+def add_mixed_history(bot: Bot) -> None:
+    """Three readings: a scheduled one, an unverified one from a top-up, a failed /cektoken."""
+    now = utcnow()
+    for hours, kwh, source, status in (
+        (3, 80.5, "schedule", ReadingStatus.OK),
+        (2, 95.25, "topup", ReadingStatus.UNVERIFIED),
+        (1, None, "telegram", ReadingStatus.UNREADABLE),
+    ):
+        text = "" if kwh is None else f"{kwh:.2f}"
+        bot.core.store.add_reading(
+            Reading(
+                new_id("r"), "rumah", now - timedelta(hours=hours), kwh, text, 0.9, source, status
+            )
+        )
+
+
+def table_and_legend(text: str) -> tuple[list[str], str]:
+    table = text.split("<pre>")[1].split("</pre>")[0].splitlines()
+    return table, text.split("</pre>")[1]
+
+
+async def test_riwayat_has_a_header_a_legend_and_indonesian_sources(bot: Bot) -> None:
+    """/riwayat names its columns (time in WIB), explains ? and -✗, and says the sources
+    in Indonesian."""
+    add_mixed_history(bot)
+    (reply,) = await bot.command(OWNER, "/riwayat")
+    table, legend = table_and_legend(reply.text)
+    assert table[0].split() == ["Waktu", "(WIB)", "kWh", "Sumber"]
+    assert table[1].split()[2:] == ["-✗", "Telegram"]
+    assert table[2].split()[2:] == ["95,25?", "isi", "token"]
+    assert table[3].split()[2:] == ["80,50", "jadwal"]
+    assert "? = " in legend and "-✗ = " in legend and "gagal" in legend
+    assert "schedule" not in reply.text and "topup" not in reply.text
+
+
+async def test_riwayat_in_english(english_bot: Bot) -> None:
+    """With language "en" the header, legend and sources are English."""
+    add_mixed_history(english_bot)
+    (reply,) = await english_bot.command(OWNER, "/history")
+    table, legend = table_and_legend(reply.text)
+    assert table[0].split() == ["Time", "(WIB)", "kWh", "Source"]
+    assert table[2].split()[2:] == ["95.25?", "top-up"] and table[3].split()[2:] == [
+        "80.50",
+        "schedule",
+    ]
+    assert "failed" in legend

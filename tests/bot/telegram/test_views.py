@@ -69,7 +69,7 @@ def test_history_escapes_and_marks_failed_readings() -> None:
     failed = Reading("r2", "rumah", TS, None, "", 0, "<cli>", ReadingStatus.UNREADABLE)
     text = history_html(Meter("a", "A&B"), [ok(1.5), failed], "id")
     assert "A&amp;B" in text and "&lt;cli&gt;" in text
-    rows = text.split("<pre>")[1].split("</pre>")[0].splitlines()
+    rows = text.split("<pre>")[1].split("</pre>")[0].splitlines()[1:]  # after the header
     assert rows[0].split()[2:] == ["-✗", "&lt;cli&gt;"] and "1,50" in rows[1]
 
 
