@@ -17,7 +17,7 @@ from telegram import Bot
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import TelegramError
 
-from bot.telegram.charts import render_chart
+from bot.telegram.charts import chart_title, render_chart, usable
 from bot.telegram.keyboards import topup_confirmation
 from bot.telegram.state import BotState, PendingTopUp
 from bot.telegram.texts import format_number, say
@@ -112,7 +112,8 @@ async def show_history(call: Call, meter: Meter, args: list[str]) -> None:
 
 
 async def send_chart(call: Call, meter: Meter, args: list[str]) -> None:
-    """Send a PNG of the balance over the last days with top-ups and daily usage."""
+    """Send a PNG of the balance over the last days with top-ups, the low-balance
+    threshold and daily usage; its title names the span the readings really cover."""
     days = _whole_number(args, CHART_DEFAULT_DAYS, CHART_MOST_DAYS)
     if days is None:
         await call.say(say(call.lang, "bad_days", most=CHART_MOST_DAYS))
@@ -120,17 +121,18 @@ async def send_chart(call: Call, meter: Meter, args: list[str]) -> None:
     store = call.state.deps.store
     end = utcnow()
     start = end - timedelta(days=days)
-    readings = await asyncio.to_thread(store.readings_between, meter.id, start, end)
-    if not any(r.kwh is not None for r in readings):
+    readings = usable(await asyncio.to_thread(store.readings_between, meter.id, start, end))
+    if not readings:
         await call.say(say(call.lang, "chart_empty", days=days, meter=meter.name))
         return
+    stored = await asyncio.to_thread(store.get_meter, meter.id) or meter
     typed = frozenset({TopUpStatus.CONFIRMED, TopUpStatus.UNCONFIRMED})
     topups = await asyncio.to_thread(store.list_topups, meter.id, typed)
     topups = [t for t in topups if start <= t.ts <= end]
-    caption = say(call.lang, "chart_caption", meter=meter.name, days=days)
+    caption = chart_title(meter.name, readings, meter.timezone, call.lang)
     async with chat_action(call.bot, call.chat_id, ChatAction.UPLOAD_PHOTO):
         png = await asyncio.to_thread(
-            render_chart, readings, topups, meter.timezone, call.lang, caption
+            render_chart, readings, topups, meter.timezone, call.lang, caption, stored.low_kwh
         )
         await call.bot.send_photo(chat_id=call.chat_id, photo=png, caption=caption)
 

@@ -1,11 +1,16 @@
-"""The /grafik chart: daily usage figures and the PNG itself."""
+"""The /grafik chart: daily usage figures, the figure's axes, labels and lines, the PNG."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot.telegram.charts import DailyUsage, daily_usage, render_chart
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.figure import Figure
+
+from bot.telegram.charts import DailyUsage, daily_usage, draw_chart, render_chart
 from tokenmeter.domain import Reading, ReadingStatus, TopUp, TopUpStatus
+from tokenmeter.texts import Lang
 
 START = datetime(2026, 11, 18, 0, 0, tzinfo=UTC)  # 07:00 in Jakarta
 
@@ -53,3 +58,93 @@ def test_render_chart_returns_a_png() -> None:
     )
     png = render_chart(readings, [topup], "Asia/Jakarta", "id", "Rumah: 3 hari")
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+
+
+def series(hours: float, every: float, kwh: float = 120.0, per_hour: float = 0.2) -> list[Reading]:
+    """Readings ``every`` hours apart over ``hours``, falling ``per_hour`` kWh an hour."""
+    count = int(hours / every) + 1
+    return [reading(i * every, kwh - i * every * per_hour) for i in range(count)]
+
+
+def drawn(readings: list[Reading], lang: Lang = "id", low_kwh: float = 10.0) -> Figure:
+    figure = draw_chart(readings, [], "Asia/Jakarta", lang, "Rumah", low_kwh)
+    figure.draw_without_rendering()
+    return figure
+
+
+def labels(axis: Axis) -> list[str]:
+    return [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+
+
+def span_hours(axes: Axes) -> float:
+    low, high = axes.get_xlim()
+    return (high - low) * 24
+
+
+def assert_sensible_time_axis(axes: Axes, least: int = 2, most: int = 10) -> list[str]:
+    """Between ``least`` and ``most`` tick labels on the time axis, none repeated."""
+    shown = labels(axes.xaxis)
+    assert least <= len(shown) <= most, shown
+    assert len(set(shown)) == len(shown), shown
+    return shown
+
+
+def threshold_drawn(axes: Axes, kwh: float) -> bool:
+    return any(list(line.get_ydata()) == [kwh, kwh] for line in axes.get_lines())
+
+
+def test_one_reading_gets_a_readable_axis_the_threshold_and_a_note() -> None:
+    """One reading: hours around it, the threshold line, and a note instead of usage bars."""
+    figure = drawn([reading(0, 42.0)])
+    (balance,) = figure.axes  # no empty usage panel
+    assert 2 <= span_hours(balance) <= 24
+    assert_sensible_time_axis(balance)
+    assert threshold_drawn(balance, 10.0)
+    low, high = balance.get_ylim()
+    assert low <= 0 and high > 42.0
+    assert any("Pemakaian harian" in text.get_text() for text in figure.texts)
+
+
+def test_readings_a_minute_apart_do_not_make_a_one_minute_axis() -> None:
+    """Two readings a minute apart: the axis spans hours, labels do not repeat, and the
+    tiny usage bar has an axis from zero with decimal commas."""
+    figure = drawn([reading(0, 42.0), reading(1 / 60, 41.99)])
+    balance, usage = figure.axes
+    assert span_hours(balance) >= 2
+    assert_sensible_time_axis(balance)
+    assert usage.get_ylim()[0] == 0
+    values = labels(usage.yaxis)
+    assert any("," in v for v in values) and not any("." in v for v in values)
+
+
+def test_one_day_has_time_labels_and_a_bar_per_day() -> None:
+    """A day of hourly readings: times of day, each label once, and the usage bars visible."""
+    figure = drawn(series(24, 1))
+    balance, usage = figure.axes
+    assert 22 <= span_hours(balance) <= 30
+    assert all(":" in label for label in assert_sensible_time_axis(balance, least=3))
+    assert threshold_drawn(balance, 10.0)
+    bars = usage.patches
+    assert 1 <= len(bars) <= 2
+    low, high = usage.get_xlim()
+    assert all(low <= bar.get_x() and bar.get_x() + bar.get_width() <= high for bar in bars)
+    assert_sensible_time_axis(usage, least=1, most=2)
+
+
+def test_seven_days_have_date_labels_shared_with_the_usage_bars() -> None:
+    """A week: one date label a day at most, none repeated; usage bars under the same axis."""
+    figure = drawn(series(7 * 24, 6))
+    balance, usage = figure.axes
+    shown = assert_sensible_time_axis(balance, least=4, most=9)
+    assert all(len(label) == len("18/11") and label[2] == "/" for label in shown)
+    assert usage.get_xlim() == balance.get_xlim()
+    assert 7 <= len(usage.patches) <= 8
+    assert threshold_drawn(balance, 10.0)
+
+
+def test_ninety_days_have_few_date_labels() -> None:
+    """Ninety days: a handful of date labels, none repeated."""
+    figure = drawn(series(90 * 24, 12, kwh=400.0, per_hour=0.15))
+    balance, _usage = figure.axes
+    assert_sensible_time_axis(balance, least=4, most=10)
+    assert threshold_drawn(balance, 10.0)

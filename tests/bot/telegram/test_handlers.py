@@ -120,7 +120,27 @@ async def test_grafik_sends_a_png_chart(bot: Bot) -> None:
     (reply,) = await bot.command(OWNER, "/grafik 7")
     assert reply.method == "sendPhoto"
     assert reply.files["photo"].startswith(b"\x89PNG\r\n\x1a\n")
-    assert "7 hari" in reply.text
+    assert "(2 hari)" in reply.text  # the readings span 42 hours of the 7 days asked
+
+
+async def test_grafik_title_says_the_real_span(bot: Bot) -> None:
+    """/grafik (7 days asked) over one reading, then over six hours, names that span."""
+    add_readings(bot, [42.0])
+    (one,) = await bot.command(OWNER, "/grafik")
+    assert one.method == "sendPhoto" and "7 hari" not in one.text
+    assert "1 pembacaan" in one.text
+    add_readings(bot, [45.0, 44.0])  # 12 and 6 hours ago: six hours of readings
+    (hours,) = await bot.command(OWNER, "/grafik")
+    assert hours.text.endswith("(6 jam)"), hours.text
+
+
+async def test_grafik_with_only_unverified_readings_says_there_is_no_data(bot: Bot) -> None:
+    """Readings that are all unverified are not drawn: the chart says there is no data."""
+    bot.core.store.add_reading(
+        Reading(new_id("r"), "rumah", utcnow(), 5.0, "5.00", 0.9, "cli", ReadingStatus.UNVERIFIED)
+    )
+    (reply,) = await bot.command(OWNER, "/grafik")
+    assert reply.method == "sendMessage" and "Belum ada data" in reply.text
 
 
 async def test_grafik_without_data_says_so(bot: Bot) -> None:
