@@ -41,16 +41,16 @@ def _cell_folder(root: Path, devices: dict[str, int]) -> Path:
 
 def test_cells_load_by_device_with_fixes_and_exclusions(data: ModuleType, tmp_path: Path) -> None:
     """Excluded devices are left out; a fix relabels one file; blank becomes ""."""
-    root = _cell_folder(tmp_path, {"meterA": 22, "lcd2": 11, data.EXCLUDED[0]: 11})
+    root = _cell_folder(tmp_path, {"meterA": 22, data.HELD_OUT[0]: 11, data.EXCLUDED[0]: 11})
     fixes = tmp_path / "fixes.tsv"
     fixes.write_text("file\told\tnew\tnote\nmeterA_3.png\t3\tblank\tunlit\n")
     cells = data.load_cells(root, fixes)
-    assert set(cells) == {"meterA", "lcd2"}
+    assert set(cells) == {"meterA", data.HELD_OUT[0]}
     labels = [c.label for c in cells["meterA"]]
     assert labels[3] == "" and labels[10] == "" and labels[4] == "4"
     assert all(c.image.shape[0] == data.CELL_HEIGHT for c in cells["meterA"])
     train, held = data.split(cells)
-    assert set(train) == {"meterA"} and set(held) == {"lcd2"}
+    assert set(train) == {"meterA"} and set(held) == {data.HELD_OUT[0]}
 
 
 def test_lines_are_seeded_and_labelled_as_numbers(data: ModuleType, tmp_path: Path) -> None:
