@@ -300,6 +300,8 @@ class Service:
                 "jobs": self.scheduler.job_count() if self.scheduler_running() else 0,
             },
         }
+        if core.broker is not None:
+            links["broker"] = core.broker.health()
         if self.telegram is not None:
             links["telegram"] = self.telegram.health()
         if self.blynk is not None:

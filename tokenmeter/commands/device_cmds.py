@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import threading
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,8 @@ def simulate_command(meter_id: str, port: int, duration: float, config_path: Pat
     click.echo(f"Simulated meter {meter_id}: camera {camera.url}")
     click.echo(f"Keypad on {broker_url} (prefix {config.mqtt.prefix}); Ctrl-C stops.")
     stop = threading.Event()
+    # SIGTERM ends the wait like Ctrl-C, so the broker and the state are closed below
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stop.wait(duration if duration > 0 else None)
     except KeyboardInterrupt:

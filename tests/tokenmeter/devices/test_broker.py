@@ -7,6 +7,8 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 
 from tokenmeter.devices.broker import LocalBroker, free_port
 
@@ -75,3 +77,34 @@ def test_ctrl_c_reaches_the_service_not_its_broker() -> None:
     finally:
         if child.poll() is None:
             child.kill()
+
+
+def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_broker_that_dies_is_started_again_on_its_port() -> None:
+    """mosquitto killed under the broker comes back on the same port, counted in health."""
+    with LocalBroker() as broker:
+        first = broker.pid
+        assert first is not None and broker.health() == {"ok": True, "running": True, "restarts": 0}
+        os.kill(first, signal.SIGKILL)
+        assert _wait(lambda: broker.restarts == 1)
+        assert broker.pid != first and broker.running and _listening(broker.port)
+
+
+def test_a_stopped_broker_stays_stopped() -> None:
+    """stop() is not a death: nothing starts it again until start()."""
+    broker = LocalBroker()
+    try:
+        broker.start()
+        broker.stop()
+        time.sleep(1.0)  # a restart would be listening by now
+        assert not _listening(broker.port) and broker.pid is None and broker.restarts == 0
+    finally:
+        broker.close()
