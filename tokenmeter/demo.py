@@ -30,7 +30,7 @@ from tokenmeter.console import event_line
 from tokenmeter.devices.broker import free_port
 from tokenmeter.domain import ReadingStatus, TopUp, TopUpStatus, mask_token
 from tokenmeter.events import CheckCompleted, DeviceChanged, Event, LowBalance, TopUpChanged
-from tokenmeter.texts import Lang
+from tokenmeter.texts import Lang, format_number
 
 CLOCK_SCALE = 360.0  # one simulated hour every 10 s
 KEY_TIME_SCALE = 0.1  # a token is typed in about 1.2 s instead of 12 s
@@ -55,8 +55,8 @@ _SAY: dict[str, dict[Lang, str]] = {
     },
     "data": {"id": "Data: {dir}", "en": "Data: {dir}"},
     "ready": {
-        "id": "Siap dalam {s:.1f} dtk. Kesehatan: {url}",
-        "en": "Ready in {s:.1f} s. Health: {url}",
+        "id": "Siap dalam {s} dtk. Kesehatan: {url}",
+        "en": "Ready in {s} s. Health: {url}",
     },
     "checking": {"id": "Mengecek kedua meter…", "en": "Checking both meters…"},
     "topup": {
@@ -198,7 +198,8 @@ async def run_demo(
         await service.start()
         health = service.health
         url = f"http://{health.host}:{health.port}/healthz" if health else "-"
-        printer.say(say["ready"][language].format(s=time.monotonic() - began, url=url))
+        ready_s = format_number(time.monotonic() - began, 1, language)
+        printer.say(say["ready"][language].format(s=ready_s, url=url))
         ok = await demo_cycle(service.core, printer)
         if once:
             printer.say(say["ok" if ok else "failed"][language], "green" if ok else "red", True)

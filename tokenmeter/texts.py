@@ -93,14 +93,20 @@ _TOKEN_REASONS: dict[str, dict[str, str]] = {
 }
 
 
+def format_number(value: float, decimals: int, lang: Lang = "id") -> str:
+    """``value`` with ``decimals`` places and thousands grouped in the language's way:
+    ``1.234,5`` in Indonesian, ``1,234.5`` in English."""
+    text = f"{value:,.{decimals}f}"  # 1,234.56
+    if lang == "id":
+        text = text.replace(",", "_").replace(".", ",").replace("_", ".")  # 1.234,56
+    return text
+
+
 def format_kwh(value: float | None, lang: Lang = "id") -> str:
     """Format kWh with two decimals: ``123,45`` in Indonesian, ``123.45`` in English."""
     if value is None:
         return "-"
-    text = f"{value:,.2f}"  # 1,234.56
-    if lang == "id":
-        text = text.replace(",", "_").replace(".", ",").replace("_", ".")  # 1.234,56
-    return text
+    return format_number(value, 2, lang)
 
 
 def error_sentence(err: TokenmeterError, lang: Lang = "id") -> str:

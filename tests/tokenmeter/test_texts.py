@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tokenmeter.errors import CameraUnavailable, InvalidSchedule, InvalidToken, UnknownMeter
-from tokenmeter.texts import error_sentence, format_kwh
+from tokenmeter.texts import error_sentence, format_kwh, format_number
 
 
 def test_format_kwh_uses_indonesian_decimal_comma() -> None:
@@ -42,3 +42,10 @@ def test_error_sentence_without_params_does_not_crash() -> None:
     """A template whose parameter is missing still gives a sentence."""
     sentence = error_sentence(InvalidToken("length"), "en")
     assert sentence and "{" not in sentence
+
+
+def test_format_number_groups_in_the_language() -> None:
+    """Any number of decimals, with the language's separators."""
+    assert format_number(0.123, 1, "id") == "0,1"
+    assert format_number(0.123, 1, "en") == "0.1"
+    assert format_number(12345.678, 0, "id") == "12.346"

@@ -49,6 +49,59 @@ def log_level_option(default: str | None, help_text: str) -> Callable[[F], F]:
     )
 
 
+LANG = "tokenmeter.lang"
+"""``click.Context.meta`` key: the language of ``--lang``, when given."""
+CONFIG_LANG = "tokenmeter.config_lang"
+"""``click.Context.meta`` key: ``[telegram] language`` of the config a command loaded."""
+
+
+def _remember_lang(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[LANG] = value
+
+
+def lang_option(func: F) -> F:
+    """``--lang id|en``: the language of everything the command prints as text.
+
+    Eager, so that even an error while loading the config is told in it.
+    """
+    option = click.option(
+        "--lang",
+        type=click.Choice(["id", "en"]),
+        default=None,
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_lang,
+        help="Language of the text output: id or en. Default: [telegram] language, else id.",
+    )
+    return option(func)
+
+
+def chosen_lang(config: Config | None = None) -> Lang:
+    """``--lang``, else the language of ``config`` (or of the config the command
+    loaded), else Indonesian."""
+    context = click.get_current_context(silent=True)
+    meta = context.meta if context is not None else {}
+    given = meta.get(LANG) or (config.telegram.language if config else meta.get(CONFIG_LANG))
+    return "en" if given == "en" else "id"
+
+
+def found_config_lang() -> Lang:
+    """For commands without ``--config`` (``read``, ``demo``): ``--lang``, else the
+    language of the config file the lookup finds, else Indonesian. A missing or bad
+    file is no error here."""
+    context = click.get_current_context(silent=True)
+    if context is not None and context.meta.get(LANG):
+        return chosen_lang()
+    path = find_config_file(None)
+    if path is None:
+        return "id"
+    try:
+        return load_config(path).telegram.language
+    except (ConfigError, OSError):
+        return "id"
+
+
 VERBOSE = "tokenmeter.verbose"
 """``click.Context.meta`` key: ``tokenmeter --verbose`` was given."""
 LOG_LEVEL = "tokenmeter.log_level"
@@ -73,7 +126,17 @@ _WORDS: dict[str, dict[Lang, str]] = {
         "id": "basis data: Firebase {url} (antrean luring: {path})",
         "en": "database: Firebase {url} (offline queue: {path})",
     },
+    "config_error": {
+        "id": "Kesalahan konfigurasi: {detail}",
+        "en": "Configuration error: {detail}",
+    },
+    "error": {"id": "Kesalahan: {sentence}", "en": "Error: {sentence}"},
 }
+
+
+def error_line(err: TokenmeterError, lang: Lang) -> str:
+    """``Kesalahan: <sentence>`` / ``Error: <sentence>`` for a domain error."""
+    return _WORDS["error"][lang].format(sentence=error_sentence(err, lang))
 
 
 def config_line(path: Path | None, lang: Lang = "id") -> str:
@@ -82,9 +145,9 @@ def config_line(path: Path | None, lang: Lang = "id") -> str:
     return _WORDS["config"][lang].format(path=where)
 
 
-def source_line(path: Path | None, config: Config) -> str:
+def source_line(path: Path | None, config: Config, lang: Lang | None = None) -> str:
     """One line naming the config and the database a command uses."""
-    lang = config.telegram.language
+    lang = lang or config.telegram.language
     store = config.store
     database = _WORDS[store.backend][lang].format(
         path=store.sqlite_path.absolute(), url=store.firebase_url
@@ -108,17 +171,22 @@ def cli_config(config_path: Path | None, *, announce: bool = False) -> Config:
     try:
         config = load_config(path)
     except ConfigError as err:
+        lang = chosen_lang()
         if announce:
-            click.echo(config_line(path), err=True)
-        click.echo(f"Configuration error: {err.detail}", err=True)
+            click.echo(config_line(path, lang), err=True)
+        click.echo(_WORDS["config_error"][lang].format(detail=err.detail), err=True)
         raise SystemExit(EXIT_USAGE) from err
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.meta[CONFIG_LANG] = config.telegram.language
     if announce:
-        click.echo(source_line(path, config), err=True)
+        click.echo(source_line(path, config, chosen_lang(config)), err=True)
     return config
 
 
 def user_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Map domain errors to one English line on stderr and exit code 2; no traceback."""
+    """Map domain errors to one line on stderr, in the run's language, and exit code 2;
+    no traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -126,7 +194,7 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except TokenmeterError as err:
             logging.getLogger("tokenmeter.cli").debug("command failed", exc_info=True)
-            click.echo(f"Error: {error_sentence(err, 'en')}", err=True)
+            click.echo(error_line(err, chosen_lang()), err=True)
             raise SystemExit(EXIT_USAGE) from err
 
     return wrapper

@@ -17,19 +17,34 @@ from tokenmeter.commands.common import (
     EXIT_QUEUED,
     EXIT_UNCONFIRMED,
     EXIT_UNREADABLE,
+    chosen_lang,
     cli_config,
     config_option,
+    lang_option,
     user_errors,
 )
 from tokenmeter.config import Config
 from tokenmeter.console import check_line, topup_line
 from tokenmeter.domain import ReadingStatus, TopUp, TopUpStatus
 from tokenmeter.events import CheckOutcome
+from tokenmeter.texts import Lang
 
 meter_option = click.option(
     "--meter", "meter_id", default=None, help="Meter id (default: the first configured)."
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+_WORDS: dict[str, dict[Lang, str]] = {
+    "sim_camera": {
+        "id": "Meter simulasi {meter}: kamera {url}",
+        "en": "Simulated meter {meter}: camera {url}",
+    },
+    "sim_keypad": {
+        "id": "Keypad di {url} (prefiks {prefix}); Ctrl-C untuk berhenti.",
+        "en": "Keypad on {url} (prefix {prefix}); Ctrl-C stops.",
+    },
+    "sim_stopped": {"id": "Simulator berhenti.", "en": "Simulator stopped."},
+}
 
 
 def outcome_json(outcome: CheckOutcome) -> dict[str, Any]:
@@ -77,6 +92,7 @@ async def _check(config: Config, meter_id: str | None) -> CheckOutcome:
 @meter_option
 @json_option
 @config_option
+@lang_option
 @user_errors
 def check_command(meter_id: str | None, as_json: bool, config_path: Path | None) -> None:
     """Photograph and read a meter now.
@@ -88,7 +104,7 @@ def check_command(meter_id: str | None, as_json: bool, config_path: Path | None)
     if as_json:
         click.echo(json.dumps(outcome_json(outcome)))
     else:
-        click.echo(check_line(outcome, config.telegram.language))
+        click.echo(check_line(outcome, chosen_lang(config)))
     failed = outcome.reading.status in (ReadingStatus.UNREADABLE, ReadingStatus.CAMERA_ERROR)
     raise SystemExit(EXIT_UNREADABLE if failed else EXIT_OK)
 
@@ -116,6 +132,7 @@ _TOPUP_EXIT = {
 @meter_option
 @json_option
 @config_option
+@lang_option
 @user_errors
 def topup_command(
     token: str, meter_id: str | None, as_json: bool, config_path: Path | None
@@ -131,7 +148,7 @@ def topup_command(
         click.echo(json.dumps(topup_json(topup)))
     else:
         name = config.meter(topup.meter_id).to_meter().name
-        click.echo(topup_line(name, topup, config.telegram.language))
+        click.echo(topup_line(name, topup, chosen_lang(config)))
     raise SystemExit(_TOPUP_EXIT.get(topup.status, EXIT_UNCONFIRMED))
 
 
@@ -140,6 +157,7 @@ def topup_command(
 @click.option("--port", default=0, type=int, show_default=True, help="HTTP port; 0 = free.")
 @click.option("--duration", default=0.0, type=float, hidden=True, help="Stop after S seconds.")
 @config_option
+@lang_option
 @user_errors
 def simulate_command(meter_id: str, port: int, duration: float, config_path: Path | None) -> None:
     """Run a simulated meter: HTTP camera and MQTT keypad."""
@@ -163,8 +181,9 @@ def simulate_command(meter_id: str, port: int, duration: float, config_path: Pat
         ca_file=config.mqtt.ca_file,
     )
     device.start()
-    click.echo(f"Simulated meter {meter_id}: camera {camera.url}")
-    click.echo(f"Keypad on {broker_url} (prefix {config.mqtt.prefix}); Ctrl-C stops.")
+    lang = chosen_lang(config)
+    click.echo(_WORDS["sim_camera"][lang].format(meter=meter_id, url=camera.url))
+    click.echo(_WORDS["sim_keypad"][lang].format(url=broker_url, prefix=config.mqtt.prefix))
     stop = threading.Event()
     # SIGTERM ends the wait like Ctrl-C, so the broker and the state are closed below
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -178,7 +197,7 @@ def simulate_command(meter_id: str, port: int, duration: float, config_path: Pat
         meter.save()
         if broker is not None:
             broker.close()
-    click.echo("Simulator stopped.")
+    click.echo(_WORDS["sim_stopped"][lang])
 
 
 COMMANDS: list[click.Command] = [check_command, topup_command, simulate_command]

@@ -17,8 +17,15 @@ import numpy as np
 import numpy.typing as npt
 
 import ocr
+from ocr.reader import VIEWS_DISAGREE
 from ocr.reading import DigitBox, Quad, Reading
-from tokenmeter.commands.common import EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE
+from tokenmeter.commands.common import (
+    EXIT_OK,
+    EXIT_UNREADABLE,
+    EXIT_USAGE,
+    found_config_lang,
+    lang_option,
+)
 from tokenmeter.texts import Lang
 
 Status = Literal["ok", "unreadable", "error"]
@@ -35,10 +42,32 @@ _WORDS: dict[str, dict[Lang, str]] = {
         "id": "{file}: tidak terbaca ({reason}, {ms:.0f} ms)",
         "en": "{file}: unreadable ({reason}, {ms:.0f} ms)",
     },
-    "error": {"id": "{file}: galat: {error}", "en": "{file}: error: {error}"},
+    "error": {"id": "{file}: kesalahan: {error}", "en": "{file}: error: {error}"},
     "file not found": {"id": "berkas tidak ada", "en": "file not found"},
     "not an image file": {"id": "bukan berkas gambar", "en": "not an image file"},
 }
+
+_REASONS: dict[str, str] = {  # the reader's reasons (English) in Indonesian
+    "no display found": "layar tidak ditemukan",
+    "no contrast (dark frame or blank display)": "tanpa kontras (gambar gelap atau layar kosong)",
+    "line model not installed": "model pembaca tidak terpasang",
+    "no digits": "tidak ada angka",
+    "display shows a message, not a number": "layar menampilkan pesan, bukan angka",
+    "implausible number": "angka tidak masuk akal",
+    "a character is ambiguous": "ada karakter yang meragukan",
+    "a decimal point may be hidden": "titik desimal mungkin tersembunyi",
+    VIEWS_DISAGREE: "dua tampilan baris tidak sama",
+    "not an image": "bukan gambar",
+    "more strokes beside the line (partial line?)": "ada goresan lain di samping baris "
+    "(baris terpotong?)",
+}
+
+
+def reason_text(reason: str, lang: Lang) -> str:
+    """The reader's reason for an unreadable photo in ``lang``."""
+    if lang == "id":
+        return _REASONS.get(reason, reason)
+    return reason
 
 
 @dataclass(frozen=True)
@@ -73,7 +102,7 @@ class FileResult:
             file=self.file,
             text=reading.text if reading else "",
             confidence=reading.confidence if reading else 0.0,
-            reason=(reading.reason if reading else "") or "-",
+            reason=reason_text(reading.reason, lang) if reading and reading.reason else "-",
             ms=self.ms,
             error=_WORDS[self.error][lang] if self.error in _WORDS else self.error,
         )
@@ -181,20 +210,15 @@ def _roi_callback(_ctx: click.Context, _param: click.Parameter, value: str | Non
     default=None,
     help="Write an overlay PNG per photo (quad, digit boxes, decimal point) here.",
 )
-@click.option(
-    "--lang",
-    type=click.Choice(["id", "en"]),
-    default="id",
-    show_default=True,
-    help="Language of the text lines.",
-)
+@lang_option
 def read_command(
-    paths: tuple[Path, ...], as_json: bool, roi: Quad | None, debug_dir: Path | None, lang: Lang
+    paths: tuple[Path, ...], as_json: bool, roi: Quad | None, debug_dir: Path | None
 ) -> None:
     """Read the kWh display in meter photos.
 
     Exit 0 when all are read, 3 when some are unreadable, 2 for errors.
     """
+    lang = found_config_lang()
     if debug_dir is not None:
         debug_dir.mkdir(parents=True, exist_ok=True)
     statuses: set[Status] = set()

@@ -14,14 +14,20 @@ import click
 from tokenmeter.commands.common import (
     EXIT_OK,
     EXIT_USAGE,
+    chosen_lang,
     chosen_log_level,
     cli_config,
     config_option,
+    error_line,
+    found_config_lang,
+    lang_option,
     log_level_option,
 )
 from tokenmeter.config import Config
+from tokenmeter.devices.broker import INSTALL_HINT
 from tokenmeter.errors import BrokerUnavailable, TokenmeterError
 from tokenmeter.logs import setup_logging
+from tokenmeter.texts import Lang
 
 log = logging.getLogger("tokenmeter.serve")
 
@@ -58,18 +64,25 @@ def exit_with(code: int) -> None:
     raise SystemExit(code)
 
 
-def run_quietly(work: Coroutine[Any, Any, int]) -> int:
-    """Run a coroutine; user errors become one line and exit 2, never a traceback."""
+_NO_MOSQUITTO: dict[Lang, str] = {
+    "id": "mosquitto belum terpasang. Pasang dengan 'sudo apt-get install mosquitto' "
+    "(atau jalankan 'make setup'), atau isi [mqtt] url dengan broker yang sudah ada.",
+    "en": INSTALL_HINT,
+}
+
+
+def run_quietly(work: Coroutine[Any, Any, int], lang: Lang = "id") -> int:
+    """Run a coroutine; user errors become one line in ``lang`` and exit 2, never a
+    traceback. The technical detail follows in brackets."""
     try:
         return asyncio.run(work)
-    except BrokerUnavailable as err:
-        click.echo(f"Error: {err.detail or err}", err=True)
-        return EXIT_USAGE
     except TokenmeterError as err:
-        from tokenmeter.texts import error_sentence
-
         log.debug("stopped on an error", exc_info=True)
-        click.echo(f"Error: {error_sentence(err, 'en')} ({err.detail or err.code})", err=True)
+        if isinstance(err, BrokerUnavailable) and err.detail == INSTALL_HINT:
+            detail = _NO_MOSQUITTO[lang]
+        else:
+            detail = err.detail or err.code
+        click.echo(f"{error_line(err, lang)} ({detail})", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
@@ -77,6 +90,7 @@ def run_quietly(work: Coroutine[Any, Any, int]) -> int:
 
 @click.command("serve")
 @config_option
+@lang_option
 @log_level_option(None, "Log level (default: [service] log_level).")
 def serve_command(config_path: Path | None, log_level: str | None) -> None:
     """Run the service until Ctrl-C or SIGTERM.
@@ -87,7 +101,7 @@ def serve_command(config_path: Path | None, log_level: str | None) -> None:
     """
     config = cli_config(config_path, announce=True)
     setup_logging(chosen_log_level(log_level, config.service.log_level))
-    exit_with(run_quietly(serve(config)))
+    exit_with(run_quietly(serve(config), chosen_lang(config)))
 
 
 @click.command("demo")
@@ -98,11 +112,9 @@ def serve_command(config_path: Path | None, log_level: str | None) -> None:
     default=None,
     help="Keep the demo's SQLite and simulator state here (default: a temporary dir).",
 )
-@click.option(
-    "--lang", type=click.Choice(["id", "en"]), default="id", show_default=True, help="Language."
-)
+@lang_option
 @log_level_option(None, "Log level (default: WARNING).")
-def demo_command(once: bool, data_dir: Path | None, lang: str, log_level: str | None) -> None:
+def demo_command(once: bool, data_dir: Path | None, log_level: str | None) -> None:
     """Run a self-contained demo on two simulated meters.
 
     Both meters are read and one token is typed, then checks repeat every 10 s
@@ -110,8 +122,9 @@ def demo_command(once: bool, data_dir: Path | None, lang: str, log_level: str | 
     """
     from tokenmeter.demo import run_demo
 
+    lang = found_config_lang()
     setup_logging(chosen_log_level(log_level, "WARNING"))
-    exit_with(run_quietly(run_demo(data_dir=data_dir, once=once, lang=lang)))
+    exit_with(run_quietly(run_demo(data_dir=data_dir, once=once, lang=lang), lang))
 
 
 COMMANDS: list[click.Command] = [serve_command, demo_command]

@@ -13,9 +13,11 @@ import click
 
 from tokenmeter.commands.common import (
     EXIT_USAGE,
+    chosen_lang,
     cli_config,
     config_line,
     config_option,
+    lang_option,
     source_line,
     user_errors,
 )
@@ -25,7 +27,7 @@ from tokenmeter.errors import ConfigError, UnknownMeter
 from tokenmeter.store.base import Store
 from tokenmeter.store.factory import open_store
 from tokenmeter.store.records import ts_text
-from tokenmeter.texts import format_kwh
+from tokenmeter.texts import Lang, format_kwh
 
 meter_option = click.option(
     "--meter", "meter_id", default=None, help="Meter id (default: the first configured meter)."
@@ -54,20 +56,21 @@ def config_group() -> None:
 
 @config_group.command("check")
 @config_option
+@lang_option
 def config_check(config_path: Path | None) -> None:
     """Validate the config file; print each problem with its key path."""
     path = find_config_file(config_path)
     try:
         config = load_config(path)
     except ConfigError as err:
-        click.echo(config_line(path), err=True)
+        click.echo(config_line(path, chosen_lang()), err=True)
         problems = cast(
             "list[tuple[str, str]]", err.params.get("problems") or [("(file)", err.detail)]
         )
         for key, message in problems:
             click.echo(f"{key}: {message}")
         raise SystemExit(EXIT_USAGE) from err
-    click.echo(source_line(path, config), err=True)
+    click.echo(source_line(path, config, chosen_lang(config)), err=True)
     click.echo("OK")
 
 
@@ -83,18 +86,48 @@ def _schedule_json(meter_id: str, schedule: Schedule | None) -> dict[str, Any]:
     }
 
 
-def _schedule_line(meter_id: str, schedule: Schedule | None) -> str:
-    if schedule is None:
-        return f"{meter_id}: no schedule stored"
-    times = ", ".join(schedule.times) or "no times"
-    state = "" if schedule.enabled else " (disabled)"
-    return f"{meter_id}: {times}{state}"
-
-
-_REMOVED = {
-    "id": "{meter}: jadwal dihapus, tidak ada pemeriksaan terjadwal",
-    "en": "{meter}: schedule removed, no scheduled checks",
+_WORDS: dict[str, dict[Lang, str]] = {
+    "no_schedule": {
+        "id": "{meter}: belum ada jadwal tersimpan",
+        "en": "{meter}: no schedule stored",
+    },
+    "no_times": {"id": "tanpa jam", "en": "no times"},
+    "disabled": {"id": " (nonaktif)", "en": " (disabled)"},
+    "removed": {
+        "id": "{meter}: jadwal dihapus, tidak ada pemeriksaan terjadwal",
+        "en": "{meter}: schedule removed, no scheduled checks",
+    },
+    "no_readings": {"id": "{meter}: belum ada pembacaan", "en": "{meter}: no readings yet"},
 }
+
+_STATUSES: dict[str, dict[Lang, str]] = {  # a column of history: short
+    "ok": {"id": "terbaca", "en": "ok"},
+    "unverified": {"id": "belum pasti", "en": "unverified"},
+    "unreadable": {"id": "tak terbaca", "en": "unreadable"},
+    "camera_error": {"id": "galat kamera", "en": "camera error"},
+}
+
+_SOURCES: dict[str, dict[Lang, str]] = {
+    "schedule": {"id": "jadwal", "en": "schedule"},
+    "rtc": {"id": "jadwal RTC", "en": "RTC"},
+    "cli": {"id": "perintah", "en": "CLI"},
+    "topup": {"id": "isi token", "en": "top-up"},
+}
+
+_NOTES: dict[str, dict[Lang, str]] = {  # why a reading failed, after its status
+    "camera_unavailable": {"id": "tidak terhubung", "en": "not reached"},
+    "camera_not_photo": {"id": "bukan foto", "en": "not a photo"},
+    "camera_too_large": {"id": "jawaban terlalu besar", "en": "answer too large"},
+    "implausible": {"id": "tidak masuk akal", "en": "not plausible"},
+}
+
+
+def _schedule_line(meter_id: str, schedule: Schedule | None, lang: Lang) -> str:
+    if schedule is None:
+        return _WORDS["no_schedule"][lang].format(meter=meter_id)
+    times = ", ".join(schedule.times) or _WORDS["no_times"][lang]
+    state = "" if schedule.enabled else _WORDS["disabled"][lang]
+    return f"{meter_id}: {times}{state}"
 
 
 def _stored_meter_id(config: Config, store: Store, meter_id: str | None) -> str:
@@ -122,6 +155,7 @@ def schedule_group() -> None:
 @meter_option
 @json_option
 @config_option
+@lang_option
 @user_errors
 def schedule_show(meter_id: str | None, as_json: bool, config_path: Path | None) -> None:
     """Show the stored check times of a meter."""
@@ -132,7 +166,7 @@ def schedule_show(meter_id: str | None, as_json: bool, config_path: Path | None)
     if as_json:
         _echo_json(_schedule_json(meter, schedule))
     else:
-        click.echo(_schedule_line(meter, schedule))
+        click.echo(_schedule_line(meter, schedule, chosen_lang(config)))
 
 
 @schedule_group.command("set")
@@ -140,6 +174,7 @@ def schedule_show(meter_id: str | None, as_json: bool, config_path: Path | None)
 @meter_option
 @json_option
 @config_option
+@lang_option
 @user_errors
 def schedule_set(
     times: tuple[str, ...], meter_id: str | None, as_json: bool, config_path: Path | None
@@ -158,7 +193,7 @@ def schedule_set(
     if as_json:
         _echo_json(_schedule_json(meter.id, schedule))
     else:
-        click.echo(_schedule_line(meter.id, schedule))
+        click.echo(_schedule_line(meter.id, schedule, chosen_lang(config)))
 
 
 @schedule_group.command("remove")
@@ -170,6 +205,7 @@ def schedule_set(
 )
 @json_option
 @config_option
+@lang_option
 @user_errors
 def schedule_remove(meter_id: str, as_json: bool, config_path: Path | None) -> None:
     """Remove the check times of a meter: no more scheduled checks.
@@ -186,7 +222,7 @@ def schedule_remove(meter_id: str, as_json: bool, config_path: Path | None) -> N
     if as_json:
         _echo_json(_schedule_json(meter, schedule))
     else:
-        click.echo(_REMOVED[config.telegram.language].format(meter=meter))
+        click.echo(_WORDS["removed"][chosen_lang(config)].format(meter=meter))
 
 
 # -- history -----------------------------------------------------------------------------
@@ -203,11 +239,23 @@ def _reading_json(reading: Reading) -> dict[str, Any]:
     }
 
 
-def _reading_line(reading: Reading, zone: ZoneInfo) -> str:
+def _note(error: str, lang: Lang) -> str:
+    """A stored error code in a few words (the status already says "unreadable")."""
+    if not error or error == "unreadable":
+        return ""
+    if error.startswith("camera_http_"):
+        return "HTTP " + error.removeprefix("camera_http_")
+    key = "implausible" if error.startswith("implausible") else error
+    return _NOTES.get(key, {}).get(lang, error)
+
+
+def _reading_line(reading: Reading, zone: ZoneInfo, lang: Lang) -> str:
     when = reading.ts.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    value = f"{format_kwh(reading.kwh, 'en')} kWh" if reading.kwh is not None else "-"
-    note = f"  {reading.error}" if reading.error else ""
-    return f"{when}  {value:>14}  {reading.status.value:<12} {reading.source}{note}"
+    value = f"{format_kwh(reading.kwh, lang)} kWh" if reading.kwh is not None else "-"
+    status = _STATUSES.get(reading.status.value, {}).get(lang, reading.status.value)
+    source = _SOURCES.get(reading.source, {}).get(lang, reading.source)
+    note = _note(reading.error, lang)
+    return f"{when}  {value:>14}  {status:<12} {source}" + (f"  ({note})" if note else "")
 
 
 @click.command("history")
@@ -217,6 +265,7 @@ def _reading_line(reading: Reading, zone: ZoneInfo) -> str:
 )
 @json_option
 @config_option
+@lang_option
 @user_errors
 def history(meter_id: str | None, last: int, as_json: bool, config_path: Path | None) -> None:
     """Show the last readings of a meter, oldest first."""
@@ -227,13 +276,14 @@ def history(meter_id: str | None, last: int, as_json: bool, config_path: Path | 
     if as_json:
         _echo_json([_reading_json(r) for r in readings])
         return
+    lang = chosen_lang(config)
     if not readings:
-        click.echo(f"{meter.id}: no readings yet")
+        click.echo(_WORDS["no_readings"][lang].format(meter=meter.id))
         return
     zone = ZoneInfo(meter.timezone)
     click.echo(f"{meter.id} ({meter.timezone}):")
     for reading in readings:
-        click.echo(_reading_line(reading, zone))
+        click.echo(_reading_line(reading, zone, lang))
 
 
 COMMANDS: list[click.Command] = [config_group, schedule_group, history]

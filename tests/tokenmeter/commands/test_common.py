@@ -131,3 +131,51 @@ def test_english_when_the_config_says_so(workdir: Path) -> None:
     config.write_text('[telegram]\nlanguage = "en"\n', encoding="utf-8")
     _, _, err = run("--verbose", "schedule", "show")
     assert err == f"config: {config}; database: {workdir / 'data' / 'tokenmeter.db'}\n"
+
+
+def test_errors_in_the_language_of_the_run(workdir: Path) -> None:
+    """A refused command says "Kesalahan: …" in Indonesian by default, "Error: …" with
+    --lang en, and follows [telegram] language when there is no --lang."""
+    config = meter_config(workdir / "config.toml", "rumah")
+    code, _, err = run("history", "--meter", "nope")
+    assert (code, err) == (2, "Kesalahan: Meter nope tidak dikenal.\n")
+    code, _, err = run("history", "--meter", "nope", "--lang", "en")
+    assert (code, err) == (2, "Error: Meter nope is not known.\n")
+    meter_config(config, "rumah", extra='[telegram]\nlanguage = "en"\n')
+    assert run("history", "--meter", "nope")[2] == "Error: Meter nope is not known.\n"
+    assert run("history", "--meter", "nope", "--lang", "id")[2].startswith("Kesalahan: ")
+
+
+def test_configuration_errors_in_the_language_of_the_run(workdir: Path) -> None:
+    """A bad config file is reported in Indonesian unless --lang en."""
+    bad = workdir / "bad.toml"
+    bad.write_text("[mqtt]\nprot = 1\n", encoding="utf-8")
+    code, _, err = run("schedule", "show", "--config", str(bad))
+    assert code == 2 and err.startswith("Kesalahan konfigurasi: ") and "mqtt.prot" in err
+    code, _, err = run("schedule", "show", "--lang", "en", "--config", str(bad))
+    assert code == 2 and err.startswith("Configuration error: ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("config", "check"),
+        ("schedule", "show"),
+        ("schedule", "set", "06:00"),
+        ("schedule", "remove", "--meter", "rumah"),
+        ("history",),
+        ("check",),
+        ("topup", "0"),
+        ("simulate", "--meter", "rumah"),
+        ("serve",),
+        ("demo",),
+        ("read", "photo.jpg"),
+    ],
+    ids=" ".join,
+)
+def test_every_command_takes_lang(args: tuple[str, ...]) -> None:
+    """Every command accepts --lang id|en (and refuses other languages)."""
+    result = CliRunner().invoke(main, [*args, "--lang", "en", "--help"])
+    assert result.exit_code == 0 and "--lang" in result.output
+    refused = CliRunner().invoke(main, [*args, "--lang", "fr"])
+    assert refused.exit_code == 2 and "'fr' is not one of 'id', 'en'" in refused.output

@@ -81,7 +81,10 @@ def test_topup_refused_exits_2_without_the_digits(tmp_path: Path, broker: LocalB
     digits = "1234567890123456789"
     result = CliRunner().invoke(main, ["topup", digits, "--config", str(config)])
     assert result.exit_code == 2
-    assert "20 digits" in result.output and digits not in result.output
+    assert result.stderr == "Kesalahan: Token harus 20 digit, yang dikirim 19 digit.\n"
+    english = CliRunner().invoke(main, ["topup", digits, "--lang", "en", "--config", str(config)])
+    assert english.stderr == "Error: A token has 20 digits; this one has 19.\n"
+    assert digits not in result.output + english.output
 
 
 def test_topup_queued_exits_5(tmp_path: Path, broker: LocalBroker) -> None:
@@ -105,5 +108,23 @@ def test_simulate_serves_a_camera(tmp_path: Path, broker: LocalBroker) -> None:
         catch_exceptions=False,
     )
     assert result.exit_code == 0
-    assert "camera http://127.0.0.1:" in result.output and "Simulator stopped." in result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Meter simulasi kos: kamera http://127.0.0.1:")
+    assert lines[-1] == "Simulator berhenti."
     assert (tmp_path / "sim" / "kos.json").exists()
+    english = CliRunner().invoke(
+        main,
+        [
+            "simulate",
+            "--meter",
+            "kos",
+            "--duration",
+            "0.1",
+            "--lang",
+            "en",
+            "--config",
+            str(config),
+        ],
+    )
+    assert english.output.startswith("Simulated meter kos: camera http://127.0.0.1:")
+    assert english.output.endswith("Simulator stopped.\n")

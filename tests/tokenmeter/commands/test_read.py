@@ -142,3 +142,12 @@ def test_text_lines_in_indonesian_and_english(tmp_path: Path) -> None:
     english = _invoke("--lang", "en", DARK, str(tmp_path / "gone.jpg"))
     assert english.stdout.startswith(f"{DARK}: unreadable (")
     assert f"{tmp_path / 'gone.jpg'}: error: file not found" in english.stderr
+
+
+def test_unreadable_reason_in_the_language_of_the_run() -> None:
+    """The reader's reason for an unreadable photo is Indonesian by default."""
+    reason = ocr.read_display(cv2.imread(DARK)).reason
+    indonesian = _invoke(DARK).stdout
+    english = _invoke("--lang", "en", DARK).stdout
+    assert english == f"{DARK}: unreadable ({reason}, " + english.split(", ")[-1]
+    assert reason not in indonesian and indonesian.startswith(f"{DARK}: tidak terbaca (")

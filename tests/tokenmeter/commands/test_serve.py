@@ -37,17 +37,24 @@ def test_no_mosquitto_says_how_to_install_it(
         f'[store]\nsqlite_path = "{tmp_path / "tm.db"}"\n[service]\nhealth_port = 0\n',
         encoding="utf-8",
     )
-    result = CliRunner().invoke(main, ["serve", "--config", str(config)])
+    result = CliRunner().invoke(main, ["serve", "--lang", "en", "--config", str(config)])
     assert result.exit_code == 2, result.output
     assert "mosquitto is not installed" in result.output
     assert "apt-get install mosquitto" in result.output
     assert "Traceback" not in result.output
+    result = CliRunner().invoke(main, ["serve", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert "Kesalahan: Server MQTT tidak bisa dihubungi. (mosquitto belum terpasang." in (
+        result.stderr
+    )
 
 
 def test_demo_without_mosquitto_exits_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The demo needs the local broker too and says so the same way."""
     monkeypatch.setattr(broker_module, "find_mosquitto", lambda: None)
-    result = CliRunner().invoke(main, ["demo", "--once", "--data-dir", str(tmp_path)])
+    result = CliRunner().invoke(
+        main, ["demo", "--once", "--lang", "en", "--data-dir", str(tmp_path)]
+    )
     assert result.exit_code == 2, result.output
     assert "mosquitto is not installed" in result.output
 

@@ -124,7 +124,9 @@ def test_schedule_set_then_show(config_file: Path) -> None:
 def test_schedule_set_refuses_bad_times(config_file: Path, bad: str) -> None:
     """A bad time is refused with a clear message and nothing is written."""
     run("schedule", "show", "--config", str(config_file))  # seed 06:00, 18:00
-    code, out, err = run("schedule", "set", "07:00", bad, "--config", str(config_file))
+    code, out, err = run(
+        "schedule", "set", "07:00", bad, "--lang", "en", "--config", str(config_file)
+    )
     assert code == 2
     assert out == ""
     assert f"{bad} is not a valid time" in err and "HH:MM" in err
@@ -137,8 +139,7 @@ def test_unknown_meter_is_refused(config_file: Path) -> None:
     code, _, err = run(
         "schedule", "set", "07:00", "--meter", "gudang", "--config", str(config_file)
     )
-    assert code == 2
-    assert "gudang" in err and "not known" in err
+    assert (code, err) == (2, "Kesalahan: Meter gudang tidak dikenal.\n")
 
 
 def test_history_last_n(config_file: Path) -> None:
@@ -152,12 +153,14 @@ def test_history_last_n(config_file: Path) -> None:
         )
     )
     store.close()
-    code, out, _ = run("history", "--meter", "kos-1", "--last", "3", "--config", str(config_file))
+    code, out, _ = run(
+        "history", "--meter", "kos-1", "--last", "3", "--lang", "en", "--config", str(config_file)
+    )
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "kos-1 (Asia/Makassar):"
     assert lines[1].startswith("2026-11-20 14:03") and "47.00 kWh" in lines[1]
-    assert "camera_error" in lines[3] and "camera_unavailable" in lines[3]
+    assert "camera error" in lines[3] and "not reached" in lines[3]
     code, out, _ = run(
         "history", "--meter", "kos-1", "--last", "2", "--json", "--config", str(config_file)
     )
@@ -166,9 +169,47 @@ def test_history_last_n(config_file: Path) -> None:
     assert data[0]["ts"] == "2026-11-20T06:04:00.000000Z"
 
 
+def test_history_in_indonesian_by_default(config_file: Path) -> None:
+    """Without --lang: Indonesian words and numbers (1.234,50 kWh); JSON stays numeric."""
+    store = SqliteStore(load_config(config_file).store.sqlite_path)
+    store.add_reading(make_reading("rumah", 0, kwh=1234.5))
+    store.add_reading(make_reading("rumah", 1, kwh=None, status=ReadingStatus.UNREADABLE))
+    store.close()
+    code, out, _ = run("history", "--config", str(config_file))
+    assert code == 0
+    first, second = out.splitlines()[1:]
+    assert "1.234,50 kWh" in first and "terbaca" in first
+    assert "tak terbaca" in second
+    assert not [word for word in ("unreadable", "ok ", "1,234.50") if word in out]
+    code, out, _ = run("history", "--json", "--config", str(config_file))
+    assert json.loads(out)[0]["kwh"] == 1234.5
+
+
+def test_schedule_show_in_both_languages(config_file: Path) -> None:
+    """`schedule show` of a meter without a stored schedule says so in the language."""
+    store = SqliteStore(load_config(config_file).store.sqlite_path)
+    store.put_meter(Meter(id="gudang", name="Gudang", timezone="UTC", low_kwh=5.0))
+    store.close()
+    shown = run("schedule", "show", "--meter", "gudang", "--config", str(config_file))
+    assert shown == (0, "gudang: belum ada jadwal tersimpan\n", "")
+    shown = run(
+        "schedule", "show", "--meter", "gudang", "--lang", "en", "--config", str(config_file)
+    )
+    assert shown == (0, "gudang: no schedule stored\n", "")
+
+
 def test_history_empty(config_file: Path) -> None:
     """A meter without readings says so."""
-    assert run("history", "--config", str(config_file)) == (0, "rumah: no readings yet\n", "")
+    assert run("history", "--config", str(config_file)) == (
+        0,
+        "rumah: belum ada pembacaan\n",
+        "",
+    )
+    assert run("history", "--lang", "en", "--config", str(config_file)) == (
+        0,
+        "rumah: no readings yet\n",
+        "",
+    )
 
 
 def test_schedule_remove_of_a_meter_gone_from_the_config(config_file: Path) -> None:
@@ -183,7 +224,7 @@ def test_schedule_remove_of_a_meter_gone_from_the_config(config_file: Path) -> N
     assert stored_schedule(config_file, "gudang") == Schedule(())
     assert run("schedule", "show", "--meter", "gudang", "--config", str(config_file))[:2] == (
         0,
-        "gudang: no times\n",
+        "gudang: tanpa jam\n",
     )
 
 
