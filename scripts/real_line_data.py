@@ -145,7 +145,7 @@ def real_line(cells: list[Cell], rng: np.random.Generator) -> tuple[Image, str]:
     decimals = 0
     if count >= 2 and any(labels) and rng.random() < 0.4:
         decimals = int(rng.choice([1, 1, 1, 2, 3])) if count >= 4 else 1
-        decimals = min(decimals, count - max(1, blanks))
+        decimals = max(0, min(decimals, count - blanks - 1))  # a lit digit before the point
     small_tenths = decimals == 1 and rng.random() < 0.3
     if small_tenths:
         ratio = float(rng.uniform(0.5, 0.8))
