@@ -17,17 +17,20 @@ from tokenmeter.commands.common import (
     EXIT_QUEUED,
     EXIT_UNCONFIRMED,
     EXIT_UNREADABLE,
+    EXIT_USAGE,
     chosen_lang,
     cli_config,
     config_option,
     lang_option,
     user_errors,
 )
+from tokenmeter.commands.progress import TopUpStages
 from tokenmeter.config import Config
 from tokenmeter.console import check_line, topup_line
 from tokenmeter.domain import ReadingStatus, TopUp, TopUpStatus
+from tokenmeter.errors import TokenmeterError
 from tokenmeter.events import CheckOutcome
-from tokenmeter.texts import Lang
+from tokenmeter.texts import Lang, error_sentence
 
 meter_option = click.option(
     "--meter", "meter_id", default=None, help="Meter id (default: the first configured)."
@@ -114,11 +117,28 @@ def _topup_wait_s(config: Config) -> float:
     return config.topup.result_timeout_s + config.topup.settle_s + 2 * one_check + 15
 
 
-async def _topup(config: Config, meter_id: str | None, token: str) -> TopUp:
+async def _topup(
+    config: Config, meter_id: str | None, token: str, stages: TopUpStages | None
+) -> TopUp:
     meter = config.meter(meter_id)
     async with build_core(config) as core:
+        await core.topups.check_token(meter.id, token)  # refused before anything starts
+        if stages is not None:
+            core.bus.subscribe(stages)
         started = await core.topups.start(meter.id, token, "cli")
         return await core.topups.wait(meter.id, started.id, _topup_wait_s(config))
+
+
+def refusal_json(err: TokenmeterError, meter_id: str | None, lang: Lang) -> dict[str, Any]:
+    """A refused top-up for scripts: nothing was typed; ``error`` is the stable code."""
+    reason = getattr(err, "reason", "")
+    return {
+        "meter": meter_id,
+        "status": "REFUSED",
+        "error": err.code,
+        "reason": reason if isinstance(reason, str) else "",
+        "message": error_sentence(err, lang),
+    }
 
 
 _TOPUP_EXIT = {
@@ -143,12 +163,23 @@ def topup_command(
     2 refused (nothing typed).
     """
     config = cli_config(config_path)
-    topup = asyncio.run(_topup(config, meter_id, token))
+    lang = chosen_lang(config)
+    stages = None
+    if not as_json:
+        meter = config.meter(meter_id)
+        stages = TopUpStages(meter.id, lang, click.echo)
+    try:
+        topup = asyncio.run(_topup(config, meter_id, token, stages))
+    except TokenmeterError as err:
+        if not as_json:
+            raise  # one line on stderr (user_errors)
+        click.echo(json.dumps(refusal_json(err, meter_id, lang), ensure_ascii=False))
+        raise SystemExit(EXIT_USAGE) from err
     if as_json:
         click.echo(json.dumps(topup_json(topup)))
     else:
         name = config.meter(topup.meter_id).to_meter().name
-        click.echo(topup_line(name, topup, chosen_lang(config)))
+        click.echo(topup_line(name, topup, lang))
     raise SystemExit(_TOPUP_EXIT.get(topup.status, EXIT_UNCONFIRMED))
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from tokenmeter.app import SimOptions, build_core
 from tokenmeter.cli import main
+from tokenmeter.commands import device_cmds
 from tokenmeter.devices.broker import LocalBroker
 
 TOKEN = "1234 5678 9012 3456 7890"
@@ -22,10 +26,10 @@ def _closed_port() -> int:
     return port
 
 
-def _config(tmp_path: Path, broker: LocalBroker, camera_url: str) -> Path:
+def _config(tmp_path: Path, broker: LocalBroker, camera_url: str, extra: str = "") -> Path:
     path = tmp_path / "tokenmeter.toml"
     path.write_text(
-        f"""
+        f"""{extra}
 [store]
 sqlite_path = "{tmp_path / "tm.db"}"
 photo_dir = "{tmp_path / "photos"}"
@@ -128,3 +132,40 @@ def test_simulate_serves_a_camera(tmp_path: Path, broker: LocalBroker) -> None:
     )
     assert english.output.startswith("Simulated meter kos: camera http://127.0.0.1:")
     assert english.output.endswith("Simulator stopped.\n")
+
+
+def test_topup_shows_its_stages(
+    tmp_path: Path, broker: LocalBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal the top-up says what it does while it runs: the balance before,
+    the typing, the balance after, then the result (keys typed 20× faster here)."""
+    fast = SimOptions(key_time_scale=0.05, clock_scale=1.0)
+    monkeypatch.setattr(device_cmds, "build_core", functools.partial(build_core, sim=fast))
+    config = _config(tmp_path, broker, "sim:", extra="[topup]\nsettle_s = 0.2\n")
+    result = CliRunner().invoke(main, ["topup", TOKEN, "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "[Rumah] Token ****-****-****-****-7890 dicatat. Membaca saldo awal…"
+    assert lines[1] == "[Rumah] Saldo awal 120,00 kWh."
+    assert lines[2].startswith("[Rumah] Token ****-****-****-****-7890 sedang diketik")
+    assert lines[3].startswith("[Rumah] Saldo sesudah ")
+    assert lines[-1].startswith("[Rumah] Token ****-****-****-****-7890 berhasil: +")
+    assert "12345678901234567890" not in result.output
+
+
+def test_topup_refusal_under_json_is_a_json_object(tmp_path: Path, broker: LocalBroker) -> None:
+    """A refused token with --json: one JSON object on stdout (exit 2), nothing typed."""
+    config = _config(tmp_path, broker, "sim:")
+    result = CliRunner().invoke(
+        main, ["topup", "1234567890123456789", "--json", "--config", str(config)]
+    )
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["status"] == "REFUSED" and data["error"] == "invalid_token"
+    assert data["reason"] == "length" and data["meter"] is None
+    assert data["message"] == "Token harus 20 digit, yang dikirim 19 digit."
+    unknown = CliRunner().invoke(
+        main, ["topup", TOKEN, "--json", "--meter", "nope", "--lang", "en", "--config", str(config)]
+    )
+    assert unknown.exit_code == 2
+    assert json.loads(unknown.stdout)["message"] == "Meter nope is not known."
