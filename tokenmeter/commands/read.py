@@ -1,11 +1,16 @@
-"""``tokenmeter read PATH...``: read meter photos with the project's reader.
+"""``tokenmeter read PATH|URL...``: read meter photos with the project's reader.
 
-Many paths in one process, so the per-photo cost is the reading, not start-up.
+Many paths in one process, so the per-photo cost is the reading, not start-up. A
+camera URL (``http://esp32cam.local/capture``) is photographed now, so a user can
+aim the camera with ``--debug-dir`` showing what the reader saw.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,15 +28,22 @@ from tokenmeter.commands.common import (
     EXIT_OK,
     EXIT_UNREADABLE,
     EXIT_USAGE,
+    LOG_LEVEL,
     found_config_lang,
     lang_option,
 )
-from tokenmeter.texts import Lang
+from tokenmeter.devices import camera as camera_module
+from tokenmeter.devices.camera import CameraClient, Snapshot
+from tokenmeter.domain import Meter
+from tokenmeter.errors import CameraUnavailable
+from tokenmeter.texts import Lang, error_sentence
 
 Status = Literal["ok", "unreadable", "error"]
 STRIP_HEIGHT = 64  # the rectified display height DigitBox coordinates refer to
 STRIP_ZOOM = 3
 OVERLAY_MAX_WIDTH = 960
+CAMERA_TIMEOUT_S = 8.0  # as [checks] camera_timeout_s by default
+URL_SCHEMES = ("http://", "https://")
 
 _WORDS: dict[str, dict[Lang, str]] = {
     "ok": {
@@ -91,6 +103,8 @@ class FileResult:
             "confidence": round(reading.confidence, 3) if reading else 0.0,
             "ms": round(self.ms, 1),
         }
+        if reading is not None and reading.reason:
+            line["reason"] = reading.reason
         if self.error:
             line["error"] = self.error
         return line
@@ -104,8 +118,16 @@ class FileResult:
             confidence=reading.confidence if reading else 0.0,
             reason=reason_text(reading.reason, lang) if reading and reading.reason else "-",
             ms=self.ms,
-            error=_WORDS[self.error][lang] if self.error in _WORDS else self.error,
+            error=_error_text(self.error, lang),
         )
+
+
+def _error_text(error: str, lang: Lang) -> str:
+    if error in _WORDS:
+        return _WORDS[error][lang]
+    if error.startswith("camera_"):  # a camera URL that gave no photo: its reason in words
+        return error_sentence(CameraUnavailable.from_reading_error(error), lang)
+    return error
 
 
 def parse_roi(value: str | None) -> Quad | None:
@@ -125,6 +147,28 @@ def parse_roi(value: str | None) -> Quad | None:
     return (tl, tr, br, bl)
 
 
+def is_url(source: str) -> bool:
+    return source.lower().startswith(URL_SCHEMES)
+
+
+async def _snapshot(url: str) -> Snapshot:
+    camera = CameraClient(timeout_s=CAMERA_TIMEOUT_S, retries=0)
+    try:
+        return await camera.snapshot(Meter(id="read", name="read", camera_url=url))
+    finally:
+        await camera.aclose()
+
+
+def read_url(url: str, roi: Quad | None) -> tuple[FileResult, npt.NDArray[np.uint8] | None]:
+    """Photograph a camera now (flash on, as a check does) and read the photo; a camera
+    that gives no photo is an ``error`` result whose error is the reading error code."""
+    try:
+        snapshot = asyncio.run(_snapshot(url))
+    except CameraUnavailable as err:
+        return FileResult(url, "error", error=err.reading_error), None
+    return _read_image(url, snapshot.image, roi)
+
+
 def read_file(path: Path, roi: Quad | None) -> tuple[FileResult, npt.NDArray[np.uint8] | None]:
     """Decode and read one photo; a missing or undecodable file is an ``error`` result."""
     name = str(path)
@@ -133,7 +177,12 @@ def read_file(path: Path, roi: Quad | None) -> tuple[FileResult, npt.NDArray[np.
     decoded = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if decoded is None:
         return FileResult(name, "error", error="not an image file"), None
-    image = np.asarray(decoded, dtype=np.uint8)
+    return _read_image(name, np.asarray(decoded, dtype=np.uint8), roi)
+
+
+def _read_image(
+    name: str, image: npt.NDArray[np.uint8], roi: Quad | None
+) -> tuple[FileResult, npt.NDArray[np.uint8]]:
     started = time.perf_counter()
     reading = ocr.read_display(image, roi=roi)
     ms = (time.perf_counter() - started) * 1000
@@ -196,7 +245,7 @@ def _roi_callback(_ctx: click.Context, _param: click.Parameter, value: str | Non
 
 
 @click.command("read")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, required=True, metavar="PATH|URL...")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option(
     "--roi",
@@ -212,32 +261,45 @@ def _roi_callback(_ctx: click.Context, _param: click.Parameter, value: str | Non
 )
 @lang_option
 def read_command(
-    paths: tuple[Path, ...], as_json: bool, roi: Quad | None, debug_dir: Path | None
+    sources: tuple[str, ...], as_json: bool, roi: Quad | None, debug_dir: Path | None
 ) -> None:
-    """Read the kWh display in meter photos.
+    """Read the kWh display in meter photos, or photograph a camera URL now.
 
-    Exit 0 when all are read, 3 when some are unreadable, 2 for errors.
+    For example, to aim the camera: tokenmeter read http://esp32cam.local/capture
+    --debug-dir out/. Exit 0 when all are read, 3 when some are unreadable, 2 for
+    errors (missing file, camera not answering).
     """
     lang = found_config_lang()
+    if click.get_current_context().meta.get(LOG_LEVEL) is None:
+        # a camera's failure is told in the result line; its log warning would repeat it
+        logging.getLogger(camera_module.__name__).setLevel(logging.ERROR)
     if debug_dir is not None:
         debug_dir.mkdir(parents=True, exist_ok=True)
     statuses: set[Status] = set()
     written: set[str] = set()
-    for path in paths:
-        result, image = read_file(path, roi)
+    for source in sources:
+        result, image = read_url(source, roi) if is_url(source) else read_file(Path(source), roi)
         statuses.add(result.status)
         if as_json:
             click.echo(json.dumps(result.as_json(), ensure_ascii=False))
         else:
             click.echo(result.as_line(lang), err=result.status == "error")
         if debug_dir is not None and image is not None and result.reading is not None:
-            name = _unique(f"{path.stem}.overlay", written)
+            name = _unique(f"{_stem(source)}.overlay", written)
             cv2.imwrite(str(debug_dir / f"{name}.png"), draw_overlay(image, result.reading))
     if "error" in statuses:
         raise SystemExit(EXIT_USAGE)
     if "unreadable" in statuses:
         raise SystemExit(EXIT_UNREADABLE)
     raise SystemExit(EXIT_OK)
+
+
+def _stem(source: str) -> str:
+    """A file name for a photo's overlay: the file's stem, or the URL's host and path."""
+    if not is_url(source):
+        return Path(source).stem
+    where = source.split("://", 1)[1].split("?", 1)[0]
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", where).strip("_.") or "camera"
 
 
 def _unique(name: str, taken: set[str]) -> str:

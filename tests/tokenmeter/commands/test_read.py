@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ import ocr
 from tokenmeter.cli import main
 from tokenmeter.commands.common import EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE
 from tokenmeter.sim import LcdStyle, PhotoConditions, render_crop
+from tokenmeter.sim.camera_server import SimulatedCameraServer
+from tokenmeter.sim.meter import SimulatedMeter
 
 PHOTOS = Path(__file__).resolve().parents[2] / "fixtures" / "photos"
 LABELS: dict[str, dict[str, Any]] = json.loads((PHOTOS / "labels.json").read_text())
@@ -45,8 +48,8 @@ def test_json_lines_match_the_reader() -> None:
     lines = _lines(result.stdout)
     assert [Path(line["file"]).name for line in lines] == names
     for name, line in zip(names, lines, strict=True):
-        assert set(line) == KEYS
         reading = ocr.read_display(cv2.imread(str(PHOTOS / name)))
+        assert set(line) == KEYS | ({"reason"} if reading.reason else set())
         assert line["status"] == reading.status
         assert line["value"] == reading.value
         assert line["text"] == reading.text
@@ -151,3 +154,38 @@ def test_unreadable_reason_in_the_language_of_the_run() -> None:
     english = _invoke("--lang", "en", DARK).stdout
     assert english == f"{DARK}: unreadable ({reason}, " + english.split(", ")[-1]
     assert reason not in indonesian and indonesian.startswith(f"{DARK}: tidak terbaca (")
+
+
+def test_json_carries_the_unreadable_reason() -> None:
+    """--json says why a photo is unreadable, in the reader's words."""
+    (line,) = _lines(_invoke("--json", DARK).stdout)
+    assert line["reason"] == ocr.read_display(cv2.imread(DARK)).reason != ""
+
+
+def test_a_camera_url_is_photographed_and_read(tmp_path: Path) -> None:
+    """`read http://…/capture --debug-dir DIR` takes a photo now, reads it and writes
+    its overlay, so the camera can be aimed."""
+    camera = SimulatedCameraServer(SimulatedMeter("rumah", state_path=tmp_path / "m.json"))
+    camera.start()
+    try:
+        result = _invoke("--json", camera.url, "--debug-dir", str(tmp_path / "out"))
+    finally:
+        camera.stop()
+    (line,) = _lines(result.stdout)
+    assert line["file"] == camera.url and line["status"] in ("ok", "unreadable")
+    assert result.exit_code == (EXIT_OK if line["status"] == "ok" else EXIT_UNREADABLE)
+    (overlay,) = (tmp_path / "out").iterdir()
+    assert overlay.name == f"127.0.0.1_{camera.port}_capture.overlay.png"
+
+
+def test_a_camera_that_does_not_answer_is_an_error_in_words(tmp_path: Path) -> None:
+    """No camera at the URL: exit 2, the camera sentence in the language, the code in JSON."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/capture"
+    sock.close()
+    result = _invoke(url)
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr.startswith(f"{url}: kesalahan: Kamera tidak bisa dihubungi")
+    (line,) = _lines(_invoke("--json", url).stdout)
+    assert (line["status"], line["error"]) == ("error", "camera_unavailable")
