@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -164,18 +164,23 @@ def rendered_set(count: int, seed: int, folder: Path) -> list[Sample]:
 
 
 def negative_set(count: int, seed: int, folder: Path) -> list[Sample]:
-    """Dark frames, blank LCDs and bare walls in turn (640x480)."""
-    kinds: tuple[NegativeKind, ...] = ("dark", "blank_lcd", "wall")
-    return [
-        _sample(
-            f"negative_{index:03d}_{kinds[index % 3]}",
-            np.asarray(render_negative(kinds[index % 3], seed=seed * 7_000 + index), np.uint8),
-            None,
-            "negative",
-            folder,
-        )
-        for index in range(count)
-    ]
+    """Frames with nothing to read (640x480), in turn: a dark frame, a blank LCD, a
+    bare wall, a meter showing every segment (its display test) and one showing
+    dashes (a message)."""
+    kinds = ("dark", "blank_lcd", "wall", "all_segments", "dashes")
+    samples = []
+    for index in range(count):
+        kind = kinds[index % len(kinds)]
+        photo_seed = seed * 7_000 + index
+        if kind in ("all_segments", "dashes"):
+            style = random_style(np.random.default_rng([seed, index, 1]))
+            text = ("8" if kind == "all_segments" else "-") * style.positions
+            image = render_photo(text, style, seed=photo_seed).image
+        else:
+            image = render_negative(cast(NegativeKind, kind), seed=photo_seed)
+        name = f"negative_{index:03d}_{kind}"
+        samples.append(_sample(name, np.asarray(image, np.uint8), None, "negative", folder))
+    return samples
 
 
 def _audited_labels(folder: Path) -> list[tuple[str, str]]:

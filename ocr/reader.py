@@ -43,6 +43,9 @@ LONE_WIDEN = 8.0
 """A lone character must read alone when widened by this many heights per side."""
 NUMBER = re.compile(r"^\d+(\.\d+)?$")
 VIEWS_DISAGREE = "two views of the line disagree"
+DISPLAY_TEST = "display test (every segment lit)"
+TEST_PATTERN_DIGITS = 5
+"""A line of at least this many 8s is the display test, never read as a number."""
 
 
 def _unreadable(reason: str, quad: Quad | None = None) -> Reading:
@@ -97,6 +100,12 @@ def _other_views(crop: Image, guess: LineGuess) -> list[Image]:
     return [np.asarray(widened, np.uint8), np.asarray(scaled, np.uint8)]
 
 
+def _display_test(text: str) -> bool:
+    """Every position an 8: the meter's all-segments display test, not a balance."""
+    digits = text.replace(".", "")
+    return len(digits) >= TEST_PATTERN_DIGITS and set(digits) == {"8"}
+
+
 def _doubt(guess: LineGuess) -> str | None:
     """Why one view's reading is not sure enough, or None."""
     if min(guess.char_confidences) < MIN_CHAR_CONFIDENCE:
@@ -127,6 +136,8 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
         return _unreadable("display shows a message, not a number", quad)
     if not NUMBER.match(guess.text) or len(guess.text) > MAX_DIGITS + 1:
         return _unreadable("implausible number", quad)
+    if _display_test(guess.text):
+        return _unreadable(DISPLAY_TEST, quad)
     if doubt := _doubt(guess):
         return _unreadable(doubt, quad)
     confidence = min(guess.char_confidences)

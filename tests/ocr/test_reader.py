@@ -10,9 +10,11 @@ import numpy as np
 from ocr import read_display
 from ocr.line_model import INPUT_HEIGHT, INPUT_WIDTH, LineGuess
 from ocr.reader import (
+    DISPLAY_TEST,
     PITCH,
     SCALE_RANGE,
     VIEWS_DISAGREE,
+    _display_test,
     _doubt,
     _other_views,
     _read_whole_line,
@@ -93,6 +95,17 @@ def test_dark_frame_is_unreadable() -> None:
     """A black photo is unreadable, never a number."""
     reading = read_display(np.zeros((480, 640, 3), np.uint8))
     assert reading.status == "unreadable" and reading.value is None
+
+
+def test_the_display_test_is_never_a_number() -> None:
+    """Every segment lit (the meter's display test) and dashes are refused; 88.8 is a number."""
+    assert _display_test("88888888") and _display_test("8888.88")
+    assert not _display_test("88.8") and not _display_test("888818")
+    test_pattern = read_display(draw_digits("88888888"))
+    assert test_pattern.status == "unreadable" and test_pattern.value is None
+    assert test_pattern.reason in (DISPLAY_TEST, "a character is ambiguous")
+    dashes = read_display(draw_digits("------"))
+    assert dashes.status == "unreadable" and dashes.value is None
 
 
 def test_wall_is_unreadable() -> None:
