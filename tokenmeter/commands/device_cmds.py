@@ -30,7 +30,7 @@ from tokenmeter.console import check_line, topup_line
 from tokenmeter.domain import ReadingStatus, TopUp, TopUpStatus
 from tokenmeter.errors import TokenmeterError
 from tokenmeter.events import CheckOutcome
-from tokenmeter.texts import Lang, error_sentence
+from tokenmeter.texts import Lang, error_sentence, format_kwh
 
 meter_option = click.option(
     "--meter", "meter_id", default=None, help="Meter id (default: the first configured)."
@@ -47,7 +47,27 @@ _WORDS: dict[str, dict[Lang, str]] = {
         "en": "Keypad on {url} (prefix {prefix}); Ctrl-C stops.",
     },
     "sim_stopped": {"id": "Simulator berhenti.", "en": "Simulator stopped."},
+    "low": {"id": " Di bawah batas {limit} kWh.", "en": " Below the threshold of {limit} kWh."},
+    "photo": {"id": "Foto: {path}", "en": "Photo: {path}"},
 }
+
+
+def check_text(outcome: CheckOutcome, lang: Lang) -> str:
+    """The check's line, the low-balance threshold when under it, and the photo."""
+    text = check_line(outcome, lang)
+    if outcome.low:
+        text += _WORDS["low"][lang].format(limit=format_kwh(outcome.meter.low_kwh, lang))
+    if outcome.reading.photo:
+        text += "\n" + _WORDS["photo"][lang].format(path=outcome.reading.photo)
+    return text
+
+
+def topup_text(name: str, topup: TopUp, lang: Lang) -> str:
+    """The top-up's result line; an unconfirmed one says where its photo is."""
+    text = topup_line(name, topup, lang)
+    if topup.photo and topup.status is TopUpStatus.UNCONFIRMED:
+        text += "\n" + _WORDS["photo"][lang].format(path=topup.photo)
+    return text
 
 
 def outcome_json(outcome: CheckOutcome) -> dict[str, Any]:
@@ -107,7 +127,7 @@ def check_command(meter_id: str | None, as_json: bool, config_path: Path | None)
     if as_json:
         click.echo(json.dumps(outcome_json(outcome)))
     else:
-        click.echo(check_line(outcome, chosen_lang(config)))
+        click.echo(check_text(outcome, chosen_lang(config)))
     failed = outcome.reading.status in (ReadingStatus.UNREADABLE, ReadingStatus.CAMERA_ERROR)
     raise SystemExit(EXIT_UNREADABLE if failed else EXIT_OK)
 
@@ -179,7 +199,7 @@ def topup_command(
         click.echo(json.dumps(topup_json(topup)))
     else:
         name = config.meter(topup.meter_id).to_meter().name
-        click.echo(topup_line(name, topup, lang))
+        click.echo(topup_text(name, topup, lang))
     raise SystemExit(_TOPUP_EXIT.get(topup.status, EXIT_UNCONFIRMED))
 
 

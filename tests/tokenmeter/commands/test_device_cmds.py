@@ -26,7 +26,14 @@ def _closed_port() -> int:
     return port
 
 
-def _config(tmp_path: Path, broker: LocalBroker, camera_url: str, extra: str = "") -> Path:
+def _config(
+    tmp_path: Path,
+    broker: LocalBroker,
+    camera_url: str,
+    extra: str = "",
+    low_kwh: float = 10.0,
+    prefix: str = "",
+) -> Path:
     path = tmp_path / "tokenmeter.toml"
     path.write_text(
         f"""{extra}
@@ -36,7 +43,7 @@ photo_dir = "{tmp_path / "photos"}"
 
 [mqtt]
 url = "{broker.url}"
-prefix = "cli{tmp_path.name[-6:]}"
+prefix = "{prefix or "cli" + tmp_path.name[-6:]}"
 
 [checks]
 camera_timeout_s = 1.0
@@ -46,6 +53,7 @@ camera_retries = 0
 id = "rumah"
 name = "Rumah"
 camera_url = "{camera_url}"
+low_kwh = {low_kwh}
 schedule = []
 """,
         encoding="utf-8",
@@ -169,3 +177,43 @@ def test_topup_refusal_under_json_is_a_json_object(tmp_path: Path, broker: Local
     )
     assert unknown.exit_code == 2
     assert json.loads(unknown.stdout)["message"] == "Meter nope is not known."
+
+
+def test_check_says_below_threshold_and_where_the_photo_is(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """A balance under the meter's low_kwh is said to be below it; the photo is named."""
+    config = _config(tmp_path, broker, "sim:", low_kwh=200.0)
+    result = CliRunner().invoke(main, ["check", "--config", str(config)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    first, second = result.stdout.splitlines()
+    assert first.startswith("[Rumah] Sisa token 120,00 kWh")
+    assert first.endswith(" Di bawah batas 200,00 kWh.")
+    assert second.startswith("Foto: ") and Path(second.removeprefix("Foto: ")).is_file()
+    english = CliRunner().invoke(main, ["check", "--lang", "en", "--config", str(config)])
+    assert "Below the threshold of 200.00 kWh." in english.stdout
+    assert "\nPhoto: " in english.stdout
+
+
+def test_unconfirmed_topup_says_where_its_photo_is(
+    tmp_path: Path, broker: LocalBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token the meter refuses (already used on it, unknown to a new database): the
+    balance does not rise, exit 4, and the result names the photo taken after."""
+    fast = SimOptions(key_time_scale=0.05, error_display_s=0.1)
+    monkeypatch.setattr(device_cmds, "build_core", functools.partial(build_core, sim=fast))
+    config = _config(tmp_path, broker, "sim:", extra="[topup]\nsettle_s = 0.2\n")
+    assert CliRunner().invoke(main, ["topup", TOKEN, "--config", str(config)]).exit_code == 0
+    (tmp_path / "tm.db").unlink()
+    _config(
+        tmp_path,
+        broker,
+        "sim:",
+        extra="[topup]\nsettle_s = 0.2\n",
+        prefix="again" + tmp_path.name[-6:],
+    )
+    result = CliRunner().invoke(main, ["topup", TOKEN, "--config", str(config)])
+    assert result.exit_code == 4, result.output
+    *_, line, photo = result.stdout.splitlines()
+    assert "sudah diketik, tetapi tambahan kWh belum terlihat" in line
+    assert photo.startswith("Foto: ") and Path(photo.removeprefix("Foto: ")).is_file()
