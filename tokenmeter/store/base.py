@@ -11,8 +11,12 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from tokenmeter.domain import DeviceStatus, Meter, Reading, Schedule, TopUp, TopUpStatus
+
+if TYPE_CHECKING:  # tokenmeter.profile imports the store's records
+    from tokenmeter.profile import MeterProfile
 
 ScheduleCallback = Callable[[str, Schedule | None], None]
 """Called with ``(meter_id, schedule)``; ``schedule`` is None when it was removed
@@ -37,6 +41,16 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def list_meters(self) -> list[Meter]: ...
+
+    # -- profiles -------------------------------------------------------------
+    @abc.abstractmethod
+    def get_profile(self, meter_id: str) -> MeterProfile | None:
+        """The meter's display profile (``/meters/{id}/profile``); None when there is
+        none or it is malformed (logged)."""
+
+    @abc.abstractmethod
+    def put_profile(self, meter_id: str, profile: MeterProfile) -> None:
+        """Replace the meter's profile, references included, in one write."""
 
     # -- schedules ------------------------------------------------------------
     @abc.abstractmethod

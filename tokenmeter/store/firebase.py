@@ -30,6 +30,7 @@ from firebase_admin import db, exceptions
 
 from tokenmeter.domain import DeviceStatus, Meter, Reading, Schedule, TopUp, TopUpStatus
 from tokenmeter.errors import StoreUnavailable
+from tokenmeter.profile import MeterProfile, ProfileError, profile_from_dict, profile_to_dict
 from tokenmeter.store.base import ScheduleCallback, Store, Subscription
 from tokenmeter.store.firebase_watch import FirebaseScheduleWatch
 from tokenmeter.store.outbox import Outbox, OutboxEntry
@@ -262,6 +263,21 @@ class FirebaseStore(Store):
     def list_meters(self) -> list[Meter]:
         meters = [self.get_meter(meter_id) for meter_id in self.meter_ids()]
         return [meter for meter in meters if meter is not None]
+
+    # -- profiles ------------------------------------------------------------------------
+    def get_profile(self, meter_id: str) -> MeterProfile | None:
+        data = self._read("profile", lambda: self._ref(f"meters/{meter_id}/profile").get())
+        if not isinstance(data, dict):
+            return None
+        try:
+            return profile_from_dict(data)
+        except ProfileError as err:
+            log.warning("meter %s: stored profile ignored: %s", meter_id, err)
+            return None
+
+    def put_profile(self, meter_id: str, profile: MeterProfile) -> None:
+        ref = self._ref(f"meters/{meter_id}/profile")
+        self._must_write("profile", lambda: ref.set(profile_to_dict(profile)))
 
     # -- schedules ----------------------------------------------------------------------
     def get_schedule(self, meter_id: str) -> Schedule | None:

@@ -15,11 +15,13 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tokenmeter.domain import DeviceStatus, Meter, Reading, Schedule, TopUp, TopUpStatus
+from tokenmeter.profile import MeterProfile, ProfileError, profile_from_dict
 from tokenmeter.store.base import ScheduleCallback, Store, Subscription
 from tokenmeter.store.records import (
     history_from_list,
@@ -140,6 +142,58 @@ class SqliteStore(Store):
     def list_meters(self) -> list[Meter]:
         rows = self._read("SELECT id, name, timezone, low_kwh, camera_url FROM meters ORDER BY id")
         return [Meter(*row) for row in rows]
+
+    # -- profiles --------------------------------------------------------------------
+    def get_profile(self, meter_id: str) -> MeterProfile | None:
+        with self._lock:  # one snapshot of the profile and its references
+            row = self._conn.execute(
+                "SELECT quad, digits, decimals, flash, updated FROM profiles WHERE meter_id = ?",
+                (meter_id,),
+            ).fetchone()
+            refs = self._conn.execute(
+                "SELECT id, ts, text, source, png FROM profile_references WHERE meter_id = ?",
+                (meter_id,),
+            ).fetchall()
+        if row is None:
+            return None
+        data = {
+            "quad": json.loads(row[0]) if row[0] else None,
+            "digits": row[1],
+            "decimals": row[2],
+            "flash": bool(row[3]),
+            "updated": row[4],
+            "references": {
+                ref[0]: {"ts": ref[1], "text": ref[2], "source": ref[3], "png": ""} for ref in refs
+            },
+        }
+        try:
+            profile = profile_from_dict(data)
+        except ProfileError as err:
+            log.warning("meter %s: stored profile ignored: %s", meter_id, err)
+            return None
+        pngs = {ref[0]: bytes(ref[4]) for ref in refs}
+        return replace(
+            profile, references=tuple(replace(r, png=pngs[r.id]) for r in profile.references)
+        )
+
+    def put_profile(self, meter_id: str, profile: MeterProfile) -> None:
+        quad = json.dumps([c for p in profile.quad for c in p]) if profile.quad else None
+        updated = ts_text(profile.updated) if profile.updated else None
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO profiles (meter_id, quad, digits, decimals, flash, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (meter_id, quad, profile.digits, profile.decimals, int(profile.flash), updated),
+            )
+            conn.execute("DELETE FROM profile_references WHERE meter_id = ?", (meter_id,))
+            conn.executemany(
+                "INSERT INTO profile_references (meter_id, id, ts, text, source, png)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (meter_id, r.id, ts_text(r.ts), r.text, r.source, r.png)
+                    for r in profile.references
+                ],
+            )
 
     # -- schedules -------------------------------------------------------------------
     def get_schedule(self, meter_id: str) -> Schedule | None:

@@ -45,6 +45,15 @@ MIGRATIONS: list[tuple[str, ...]] = [
         f"CREATE TRIGGER schedules_updated AFTER UPDATE ON schedules BEGIN {_SCHEDULE_BUMP} END",
         f"CREATE TRIGGER schedules_deleted AFTER DELETE ON schedules BEGIN {_SCHEDULE_BUMP} END",
     ),
+    # 2: meter profiles (display quad, digits, decimals, flash) and their reference crops
+    (
+        """CREATE TABLE profiles (
+            meter_id TEXT PRIMARY KEY, quad TEXT, digits INTEGER, decimals INTEGER,
+            flash INTEGER NOT NULL, updated TEXT)""",
+        """CREATE TABLE profile_references (
+            meter_id TEXT NOT NULL, id TEXT NOT NULL, ts TEXT NOT NULL, text TEXT NOT NULL,
+            source TEXT NOT NULL, png BLOB NOT NULL, PRIMARY KEY (meter_id, id))""",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from tokenmeter.config import load_config
 from tokenmeter.domain import (
     DeviceStatus,
     Meter,
@@ -29,7 +30,9 @@ from tokenmeter.domain import (
     TopUpStatus,
     token_hash,
 )
+from tokenmeter.profile import MeterProfile, Reference
 from tokenmeter.store.base import Store
+from tokenmeter.store.factory import open_store
 
 # The store promises a call within 2 s; a little slack for a loaded CI machine.
 WATCH_WAIT_S = 3.0
@@ -63,6 +66,17 @@ def make_topup(meter_id: str, topup_id: str, digits: str = "12345678901234567890
         status=TopUpStatus.PENDING,
         source="cli",
     ).moved(TopUpStatus.PENDING, "stored")
+
+
+def make_profile(*texts: str) -> MeterProfile:
+    """A profile with a quad, 2 decimals, no flash and one reference per text (PNG
+    bytes of every value 0-255, so nothing is lost as text)."""
+    references = tuple(
+        Reference(f"ref-{i:02d}", text, bytes(range(256)) + text.encode(), "enrol", T0)
+        for i, text in enumerate(texts)
+    )
+    quad = ((10.5, 20.0), (300.0, 22.0), (301.0, 80.25), (11.0, 79.0))
+    return MeterProfile(quad, 6, 2, False, references, T0)
 
 
 def next_call(calls: ScheduleCalls) -> tuple[str, Schedule | None]:
@@ -142,6 +156,34 @@ class StoreContract:
         assert store.list_topups("nope") == []
         assert store.get_device_statuses("nope") == []
         assert store.last_slot_run("nope", "06:00") is None
+
+    # -- profiles ------------------------------------------------------------------
+    def test_profile_round_trip(self, store: Store) -> None:
+        """A profile comes back whole: quad, digits, decimals, flash, reference PNGs."""
+        assert store.get_profile("rumah") is None
+        profile = make_profile("123.45", "120.07")
+        store.put_profile("rumah", profile)
+        assert store.get_profile("rumah") == profile
+        assert store.get_profile("kos-2") is None
+
+    def test_profile_replaced_whole(self, store: Store) -> None:
+        """Putting a profile again replaces its references; an empty one is kept empty."""
+        store.put_profile("rumah", make_profile("123.45", "120.07"))
+        store.put_profile("rumah", make_profile("99.10"))
+        assert store.get_profile("rumah") == make_profile("99.10")
+        store.put_profile("rumah", MeterProfile())
+        assert store.get_profile("rumah") == MeterProfile()
+
+    def test_profile_survives_a_restart(self, store: Store, config_file: Path) -> None:
+        """A profile written, the store closed, is there in a store opened afresh."""
+        profile = make_profile("123.45", "7.00", "0.50")
+        store.put_profile("rumah", profile)
+        store.close()
+        reopened = open_store(load_config(config_file), seed=False)
+        try:
+            assert reopened.get_profile("rumah") == profile
+        finally:
+            reopened.close()
 
     # -- schedules -----------------------------------------------------------------
     def test_schedule_round_trip(self, store: Store) -> None:
