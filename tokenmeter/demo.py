@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 import shutil
 import sys
@@ -30,6 +31,7 @@ from tokenmeter.console import event_line
 from tokenmeter.devices.broker import free_port
 from tokenmeter.domain import ReadingStatus, TopUp, TopUpStatus, mask_token
 from tokenmeter.events import CheckCompleted, DeviceChanged, Event, LowBalance, TopUpChanged
+from tokenmeter.lifecycle import stop_on_signals
 from tokenmeter.texts import Lang, format_number
 
 CLOCK_SCALE = 360.0  # one simulated hour every 10 s
@@ -55,8 +57,8 @@ _SAY: dict[str, dict[Lang, str]] = {
     },
     "data": {"id": "Data: {dir}", "en": "Data: {dir}"},
     "ready": {
-        "id": "Siap dalam {s} dtk. Kesehatan: {url}",
-        "en": "Ready in {s} s. Health: {url}",
+        "id": "Siap dalam {s} dtk. Status layanan (JSON): {url}",
+        "en": "Ready in {s} s. Service status (JSON): {url}",
     },
     "checking": {"id": "Mengecek kedua meter…", "en": "Checking both meters…"},
     "topup": {
@@ -70,7 +72,51 @@ _SAY: dict[str, dict[Lang, str]] = {
     "ok": {"id": "Satu siklus selesai: berhasil.", "en": "One cycle done: success."},
     "failed": {"id": "Satu siklus selesai: GAGAL.", "en": "One cycle done: FAILED."},
     "bye": {"id": "Demo berhenti.", "en": "Demo stopped."},
+    "next": {
+        "id": "Coba di terminal lain selama demo berjalan (--data-dir menyimpan datanya):",
+        "en": "Try in another terminal while the demo runs (--data-dir keeps its data):",
+    },
+    "next_history": {
+        "id": "  tokenmeter history --meter {meter} --config {config}   # riwayat pembacaan",
+        "en": "  tokenmeter history --meter {meter} --config {config}   # the readings",
+    },
+    "next_read": {
+        "id": "  tokenmeter read {photos} --debug-dir out/   # apa yang dilihat pembaca",
+        "en": "  tokenmeter read {photos} --debug-dir out/   # what the reader saw",
+    },
+    "next_chart": {
+        "id": "  Grafik: /grafik di Telegram, dengan token bot di [telegram] token.",
+        "en": "  Chart: /chart on Telegram, with a bot token in [telegram] token.",
+    },
 }
+
+
+def write_demo_config(config: Config, path: Path) -> Path:
+    """A config file for the demo's store, so other commands can look at its data."""
+    store = config.store
+    quoted = json.dumps  # a JSON string is a TOML basic string for paths and names
+    meters = "".join(
+        f"\n[[meters]]\nid = {quoted(meter.id)}\nname = {quoted(meter.name)}\nschedule = []\n"
+        for meter in config.meters
+    )
+    path.write_text(
+        f"[store]\nsqlite_path = {quoted(str(store.sqlite_path))}\n"
+        f"photo_dir = {quoted(str(store.photo_dir))}\n"
+        f"\n[telegram]\nlanguage = {quoted(config.telegram.language)}\n{meters}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def say_what_next(printer: DemoPrinter, config: Config, config_file: Path) -> None:
+    """Point at what to try next: the history, the photos through the reader, the chart."""
+    meter_id = DEMO_TOPUP_METER[0]
+    photos = config.store.photo_dir / meter_id / "*.jpg"
+    lang = printer.lang
+    printer.say(_SAY["next"][lang])
+    printer.say(_SAY["next_history"][lang].format(meter=meter_id, config=config_file))
+    printer.say(_SAY["next_read"][lang].format(photos=photos))
+    printer.say(_SAY["next_chart"][lang])
 
 
 def demo_token() -> str:
@@ -167,7 +213,6 @@ async def run_demo(
 
     ``stop`` ends the endless mode (default: SIGINT/SIGTERM); ``on_core`` sees the
     core before it starts (tests use it)."""
-    from tokenmeter.commands.serve import install_stop_signals
     from tokenmeter.service import build_service
 
     language: Lang = "en" if lang == "en" else "id"
@@ -177,13 +222,13 @@ async def run_demo(
     assert directory is not None
     directory.mkdir(parents=True, exist_ok=True)
     if stop is None:
-        stop = asyncio.Event()
-        install_stop_signals(stop)
+        stop = stop_on_signals()
     say = _SAY
     printer.say(say["title"][language], bold=True)
     printer.say(say["speed"][language].format(clock=CLOCK_SCALE, keys=1 / KEY_TIME_SCALE))
     printer.say(say["data"][language].format(dir=directory))
     config = demo_config(directory, language)
+    config_file = write_demo_config(config, directory / "config.toml")
     sim = SimOptions(
         clock_scale=CLOCK_SCALE,
         key_time_scale=KEY_TIME_SCALE,
@@ -201,6 +246,8 @@ async def run_demo(
         ready_s = format_number(time.monotonic() - began, 1, language)
         printer.say(say["ready"][language].format(s=ready_s, url=url))
         ok = await demo_cycle(service.core, printer)
+        if not once or not temporary:
+            say_what_next(printer, config, config_file)
         if once:
             printer.say(say["ok" if ok else "failed"][language], "green" if ok else "red", True)
             return 0 if ok else 1

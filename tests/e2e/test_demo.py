@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -45,3 +48,68 @@ def test_demo_once_reads_both_meters_and_types_one_topup(tmp_path: Path) -> None
         assert "One cycle done: FAILED." in output
         unread = "could not be read" in output or "not plausible" in output
         assert unread or topup.status is not TopUpStatus.CONFIRMED, output
+
+
+def _in_the_background(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    """Start like `cmd &` in a script: the shell makes a background job ignore SIGINT."""
+    return subprocess.Popen(
+        [*tokenmeter_command(), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=cwd,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+
+
+def _lines_until(process: subprocess.Popen[str], wanted: str, timeout: float) -> list[str]:
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if wanted in line:
+            return lines
+    process.kill()
+    raise AssertionError("\n".join(lines))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_demo_in_the_background_says_what_next_and_stops_on_a_signal(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    """`tokenmeter demo &`: the ready line says what its URL is, in Indonesian numbers;
+    after the first cycle it says what to try next (and that works); SIGINT and SIGTERM
+    stop it cleanly."""
+    demo = _in_the_background(["demo", "--data-dir", str(tmp_path)], tmp_path)
+    try:
+        lines = _lines_until(demo, "Cek otomatis tiap", 120)
+        demo.send_signal(signum)
+        rest, _ = demo.communicate(timeout=30)
+    finally:
+        demo.kill()
+    text = "\n".join(lines)
+    assert re.search(
+        r"Siap dalam \d+,\d dtk\. Status layanan \(JSON\): http://127\.0\.0\.1:\d+/healthz", text
+    )
+    assert "Coba di terminal lain" in text and "/grafik" in text
+    assert f"tokenmeter history --meter rumah --config {tmp_path / 'config.toml'}" in text
+    assert f"tokenmeter read {tmp_path / 'photos' / 'rumah' / '*.jpg'} --debug-dir out/" in text
+    assert demo.returncode == 0 and rest.rstrip().endswith("Demo berhenti."), rest
+    history = subprocess.run(
+        [
+            *tokenmeter_command(),
+            "history",
+            "--meter",
+            "rumah",
+            "--config",
+            str(tmp_path / "config.toml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert history.returncode == 0 and " kWh" in history.stdout, history.stderr

@@ -30,6 +30,7 @@ from tokenmeter.console import check_line, topup_line
 from tokenmeter.domain import ReadingStatus, TopUp, TopUpStatus
 from tokenmeter.errors import TokenmeterError
 from tokenmeter.events import CheckOutcome
+from tokenmeter.lifecycle import STOP_SIGNALS
 from tokenmeter.texts import Lang, error_sentence, format_kwh
 
 meter_option = click.option(
@@ -236,8 +237,10 @@ def simulate_command(meter_id: str, port: int, duration: float, config_path: Pat
     click.echo(_WORDS["sim_camera"][lang].format(meter=meter_id, url=camera.url))
     click.echo(_WORDS["sim_keypad"][lang].format(url=broker_url, prefix=config.mqtt.prefix))
     stop = threading.Event()
-    # SIGTERM ends the wait like Ctrl-C, so the broker and the state are closed below
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # SIGINT and SIGTERM end the wait, so the broker and the state are closed below;
+    # SIGINT is set here too because a shell starts a background job ignoring it
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, lambda *_: stop.set())
     try:
         stop.wait(duration if duration > 0 else None)
     except KeyboardInterrupt:

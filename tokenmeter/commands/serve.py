@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from tokenmeter.commands.common import (
 from tokenmeter.config import Config
 from tokenmeter.devices.broker import INSTALL_HINT
 from tokenmeter.errors import BrokerUnavailable, TokenmeterError
+from tokenmeter.lifecycle import stop_on_signals
 from tokenmeter.logs import setup_logging
 from tokenmeter.texts import Lang
 
@@ -34,27 +34,11 @@ log = logging.getLogger("tokenmeter.serve")
 EXIT_INTERRUPTED = 130
 
 
-def install_stop_signals(stop: asyncio.Event) -> None:
-    """SIGINT and SIGTERM set ``stop`` (the loop then shuts the service down)."""
-    loop = asyncio.get_running_loop()
-
-    def on_signal(signum: signal.Signals) -> None:
-        if stop.is_set():
-            log.info("%s again: already stopping", signum.name)
-            return
-        log.info("%s received: stopping", signum.name)
-        stop.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, on_signal, signum)
-
-
 async def serve(config: Config) -> int:
     """Run the service until SIGINT/SIGTERM; the exit code."""
     from tokenmeter.service import build_service
 
-    stop = asyncio.Event()
-    install_stop_signals(stop)
+    stop = stop_on_signals()
     service = build_service(config)
     await service.run(stop)
     return EXIT_OK

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from tests.e2e.conftest import tokenmeter_command
 from tokenmeter.app import SimOptions, build_core
 from tokenmeter.cli import main
 from tokenmeter.commands import device_cmds
@@ -217,3 +220,29 @@ def test_unconfirmed_topup_says_where_its_photo_is(
     *_, line, photo = result.stdout.splitlines()
     assert "sudah diketik, tetapi tambahan kWh belum terlihat" in line
     assert photo.startswith("Foto: ") and Path(photo.removeprefix("Foto: ")).is_file()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_simulate_in_the_background_stops_on_a_signal(
+    tmp_path: Path, broker: LocalBroker, signum: signal.Signals
+) -> None:
+    """`tokenmeter simulate &` (SIGINT ignored, as a shell starts a background job)
+    stops cleanly on SIGINT and on SIGTERM."""
+    config = _config(tmp_path, broker, "sim:")
+    process = subprocess.Popen(
+        [*tokenmeter_command(), "simulate", "--meter", "kos", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("Meter simulasi kos: kamera "), first
+        process.stdout.readline()  # the keypad line: everything is running
+        process.send_signal(signum)
+        rest, _ = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 0 and rest.endswith("Simulator berhenti.\n"), rest
