@@ -15,10 +15,19 @@ from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    ValidationError,
+    field_validator,
+)
 
 from tokenmeter.domain import Meter, Schedule
 from tokenmeter.errors import ConfigError, InvalidSchedule
+from tokenmeter.profile import MAX_DECIMALS, MeterProfile, ProfileError, parse_quad
 
 ENV_TELEGRAM_TOKEN = "TOKENMETER_TELEGRAM_TOKEN"
 ENV_MQTT_PASSWORD = "TOKENMETER_MQTT_PASSWORD"
@@ -156,6 +165,34 @@ class MeterConfig(Section):
         default_factory=lambda: ["06:00", "18:00"],
         description="Seeds the store when it has none; the store is the truth after that.",
     )
+    roi: list[float] = Field(
+        default_factory=list,
+        description="Display corners in the photo [x1,y1,...,x4,y4] (TL, TR, BR, BL); "
+        "[] = find the display. A stored profile wins.",
+    )
+    decimals: int | str = Field(
+        "auto",
+        description="Digits after the point the display shows (0-3); a reading with "
+        "another number is refused. 'auto' = any. A stored profile wins.",
+    )
+    flash: StrictBool = Field(True, description="Photograph with the flash LED on.")
+
+    @field_validator("roi")
+    @classmethod
+    def _valid_roi(cls, value: list[float]) -> list[float]:
+        if value:
+            try:
+                parse_quad(value)
+            except ProfileError as err:
+                raise ValueError(str(err)) from err
+        return value
+
+    @field_validator("decimals")
+    @classmethod
+    def _valid_decimals(cls, value: int | str) -> int | str:
+        if value != "auto" and not (isinstance(value, int) and 0 <= value <= MAX_DECIMALS):
+            raise ValueError(f"decimals must be 0-{MAX_DECIMALS} or 'auto'")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -182,6 +219,14 @@ class MeterConfig(Section):
             low_kwh=self.low_kwh,
             camera_url=self.camera_url,
         )
+
+    def to_profile(self) -> MeterProfile | None:
+        """The profile these keys give; None when none of roi, decimals, flash is set."""
+        decimals = self.decimals if isinstance(self.decimals, int) else None
+        if not self.roi and decimals is None and self.flash:
+            return None
+        quad = parse_quad(self.roi) if self.roi else None
+        return MeterProfile(quad=quad, decimals=decimals, flash=self.flash)
 
 
 def _default_meters() -> list[MeterConfig]:

@@ -81,6 +81,21 @@ class MeterProfile:
         return replace(self, references=tuple(sorted(kept, key=lambda r: (r.ts, r.id))))
 
 
+def effective_profile(
+    stored: MeterProfile | None, configured: MeterProfile | None
+) -> MeterProfile | None:
+    """The profile a meter is read with: the stored one wins; what it leaves unknown
+    (quad, digits, decimals) comes from the ``[[meters]]`` keys."""
+    if stored is None or configured is None:
+        return stored or configured
+    return replace(
+        stored,
+        quad=stored.quad or configured.quad,
+        digits=stored.digits if stored.digits is not None else configured.digits,
+        decimals=stored.decimals if stored.decimals is not None else configured.decimals,
+    )
+
+
 def decimals_of(text: str) -> int:
     """Digits after the point of a displayed number ("123.45" → 2, "1234" → 0)."""
     return len(text.partition(".")[2])

@@ -79,6 +79,11 @@ def test_file_credentials_win_over_google_env(tmp_path: Path) -> None:
         ('schedule = ["6pm"]', "meters.0.schedule"),
         ('id = "rumah saya"', "meters.0.id"),
         ("low_kwh = -1", "meters.0.low_kwh"),
+        ("roi = [1, 2, 3]", "meters.0.roi"),
+        ("roi = [300, 22, 10, 20, 11, 79, 301, 80]", "meters.0.roi"),
+        ("decimals = 5", "meters.0.decimals"),
+        ('decimals = "two"', "meters.0.decimals"),
+        ('flash = "on"', "meters.0.flash"),
     ],
 )
 def test_bad_meter_values(tmp_path: Path, meter: str, key: str) -> None:
@@ -89,6 +94,21 @@ def test_bad_meter_values(tmp_path: Path, meter: str, key: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(path, env={})
     assert [k for k, _ in caught.value.params["problems"]] == [key]  # type: ignore[attr-defined]
+
+
+def test_profile_keys(tmp_path: Path) -> None:
+    """roi, decimals and flash give a profile; unset they give none."""
+    path = write(
+        tmp_path,
+        '[[meters]]\nid = "a"\nroi = [10, 20, 300, 22, 301, 80, 11, 79]\n'
+        'decimals = 2\nflash = false\n[[meters]]\nid = "b"\n',
+    )
+    first, second = load_config(path, env={}).meters
+    profile = first.to_profile()
+    assert profile is not None
+    assert profile.quad == ((10, 20), (300, 22), (301, 80), (11, 79))
+    assert (profile.decimals, profile.flash) == (2, False)
+    assert second.to_profile() is None
 
 
 def test_schedule_times_are_normalised(tmp_path: Path) -> None:
