@@ -22,7 +22,7 @@ from tokenmeter.config import Config
 from tokenmeter.console import ConsoleNotifier
 from tokenmeter.domain import ReadingStatus, Schedule
 from tokenmeter.errors import StoreUnavailable
-from tokenmeter.events import CheckCompleted, Event, Notifier
+from tokenmeter.events import CheckCompleted, Event, Notifier, NotifierQueue
 from tokenmeter.health import HealthServer
 from tokenmeter.store.factory import seed_store
 
@@ -33,6 +33,9 @@ STORE_PROBE_EVERY_S = 15.0
 STORE_RETRY_EVERY_S = 3.0
 STORE_PROBE_TIMEOUT_S = 10.0
 TELEGRAM_RETRY_S = (2.0, 5.0, 15.0, 30.0, 60.0)
+TELEGRAM_SEND_LIMIT_S = 45.0  # one notification (all its sends) past this is dropped
+TELEGRAM_DRAIN_S = 1.0  # at shutdown, for notifications still waiting
+CORE_LINKS = ("mqtt", "store", "scheduler")
 
 
 @dataclass
@@ -52,10 +55,15 @@ class CameraStates:
 
 
 class TelegramDoor:
-    """The Telegram bot on the service's loop; started in the background and retried."""
+    """The Telegram bot on the service's loop; started in the background and retried.
+
+    Its notifications go through their own queue (``NotifierQueue``), so a Bot API that
+    is slow or hangs never holds up a check or a top-up. Its health is the updater
+    running and the last polls answered (``bot.telegram.polling``)."""
 
     def __init__(self, core: Core) -> None:
         from bot.telegram import TelegramDeps, TelegramNotifier, build_application
+        from bot.telegram.polling import polling_watch
 
         deps = TelegramDeps(
             store=core.store,
@@ -65,6 +73,10 @@ class TelegramDoor:
         )
         self.application = build_application(core.config.telegram, deps)
         self.notifier = TelegramNotifier(self.application)
+        self.queue = NotifierQueue(
+            self.notifier, name="telegram notifications", timeout_s=TELEGRAM_SEND_LIMIT_S
+        )
+        self.watch = polling_watch(self.application)
         self.bus = core.bus
         self._task: asyncio.Task[None] | None = None
         self.attempts = 0
@@ -76,7 +88,8 @@ class TelegramDoor:
         return bool(self.application.running and updater is not None and updater.running)
 
     async def start(self) -> None:
-        self.bus.subscribe(self.notifier)
+        self.queue.start()
+        self.bus.subscribe(self.queue)
         self._task = asyncio.create_task(self._keep_starting(), name="telegram-start")
 
     async def _keep_starting(self) -> None:
@@ -106,7 +119,8 @@ class TelegramDoor:
     async def stop(self) -> None:
         from bot.telegram import stop_bot
 
-        self.bus.unsubscribe(self.notifier)
+        self.bus.unsubscribe(self.queue)
+        await self.queue.stop(TELEGRAM_DRAIN_S)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -114,9 +128,15 @@ class TelegramDoor:
             await stop_bot(self.application)
 
     def health(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"ok": self.polling, "polling": self.polling}
+        """ok while the updater runs and polls are answered (not ``FAILING_AFTER`` failed
+        in a row); ``error`` is the last start or poll error."""
+        polls = self.watch.health() if self.watch is not None else {}
+        failing = self.watch is not None and self.watch.failing
+        state: dict[str, Any] = {"ok": self.polling and not failing, "polling": self.polling}
+        state.update(polls)
         if self.last_error:
             state["error"] = self.last_error
+        state["notifications"] = self.queue.health()
         return state
 
 
@@ -288,8 +308,11 @@ class Service:
             return False
 
     def probe(self) -> dict[str, Any]:
-        """Each link's state; ok when MQTT, the store, the scheduler and Telegram (if set)
-        are up. A device that is offline is shown but does not make the service unhealthy."""
+        """Each link's state and the overall status: ``ok`` when MQTT, the store, the
+        scheduler and Telegram (if set) are up; ``degraded`` when only Telegram is not
+        (checks and top-ups still work, the owner hears nothing); ``down`` otherwise.
+        ``ok`` is true only for ``ok``. A device that is offline is shown but does not
+        make the service unhealthy."""
         core = self.core
         links: dict[str, Any] = {
             "mqtt": {"ok": core.mqtt.connected, "connected": core.mqtt.connected},
@@ -314,9 +337,10 @@ class Service:
             }
             for meter in core.config.meters
         }
-        required = ["mqtt", "store", "scheduler"] + (["telegram"] if self.telegram else [])
-        ok = self._started and all(bool(links[name].get("ok")) for name in required)
-        return {"ok": ok, "links": links}
+        core_ok = self._started and all(bool(links[name].get("ok")) for name in CORE_LINKS)
+        doors_ok = self.telegram is None or bool(links["telegram"].get("ok"))
+        status = "down" if not core_ok else "ok" if doors_ok else "degraded"
+        return {"ok": status == "ok", "status": status, "links": links}
 
 
 def build_service(

@@ -19,6 +19,7 @@ from telegram.ext import (
 
 from bot.telegram import handlers
 from bot.telegram.keyboards import CHOOSE_PATTERN, TOPUP_PATTERN
+from bot.telegram.polling import POLLING_KEY, PollingRequest, PollingWatch, polling_watch
 from bot.telegram.state import STATE_KEY, BotState, TelegramDeps, bot_state
 from bot.telegram.texts import COMMANDS
 from tokenmeter.config import TelegramConfig
@@ -59,6 +60,7 @@ def build_application(config: TelegramConfig, deps: TelegramDeps) -> BotApplicat
     token = config.token.get_secret_value()
     if not token:
         raise ConfigError("telegram.token is empty", problems=[("telegram.token", "empty")])
+    watch = PollingWatch()  # every getUpdates is counted, for /healthz
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -67,13 +69,14 @@ def build_application(config: TelegramConfig, deps: TelegramDeps) -> BotApplicat
         .connect_timeout(10)
         .read_timeout(20)
         .write_timeout(30)
-        .get_updates_read_timeout(10)
+        .get_updates_request(PollingRequest(watch, connection_pool_size=1, read_timeout=10))
         .post_init(set_commands)
     )
     if config.api_base_url:
         base = config.api_base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(file_url_for(base))
     application: BotApplication = builder.build()
+    application.bot_data[POLLING_KEY] = watch
     application.bot_data[STATE_KEY] = BotState(
         deps=deps,
         lang=deps.language or config.language,
@@ -113,8 +116,11 @@ async def start_bot(application: BotApplication, poll_timeout: int = 10) -> None
         await application.post_init(application)
     await application.start()
     if application.updater is not None:
+        watch = polling_watch(application)
         await application.updater.start_polling(
-            timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+            timeout=poll_timeout,
+            allowed_updates=ALLOWED_UPDATES,
+            error_callback=watch.on_error if watch else None,
         )
     log.info("telegram bot started")
 

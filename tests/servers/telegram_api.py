@@ -5,7 +5,9 @@
 editMessageCaption, editMessageReplyMarkup, answerCallbackQuery, sendChatAction,
 setMyCommands, getMyCommands, deleteMessage and deleteWebhook. Tests enqueue
 updates (``send_text``, ``press``), can make a method answer 429 with
-``retry_after``, and assert on every recorded call.
+``retry_after``, can start an outage (``hang``: requests are held unanswered, then
+dropped; ``fail``: every request gets an HTTP error, as from a proxy in front of a
+Telegram that is down) and end it (``recover``), and assert on every recorded call.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
 BOT_ID = 777000
+DROPPED = 0
+"""``FakeBotApi.outage``: the request was held through a hang and gets no answer."""
 BOT_USERNAME = "tokenmeter_test_bot"
 JSONDict = dict[str, Any]
 
@@ -78,8 +83,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        outage = api.outage(parts[1])
+        if outage == DROPPED:
+            self.close_connection = True  # held through a hang: no answer at all
+            return
+        if outage is not None:
+            description = HTTPStatus(outage).phrase
+            self._reply(outage, {"ok": False, "error_code": outage, "description": description})
+            return
         params, files = _parse_body(self.headers.get("Content-Type", ""), body)
-        status, payload = api.handle(parts[1], params, files)
+        try:
+            status, payload = api.handle(parts[1], params, files)
+        except _Dropped:
+            self.close_connection = True
+            return
         self._reply(status, payload)
 
     def _reply(self, status: int, payload: JSONDict) -> None:
@@ -139,6 +156,9 @@ class FakeBotApi:
         self._updates: list[JSONDict] = []
         self._messages: dict[tuple[int, int], JSONDict] = {}
         self._rate_limits: dict[str, list[int]] = {}
+        self._hang: frozenset[str] | None = None  # methods held (empty: all); None: no hang
+        self._fail: tuple[int, frozenset[str]] | None = None  # (HTTP status, methods)
+        self._stopped = False
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._files = itertools.count(1)
@@ -164,6 +184,7 @@ class FakeBotApi:
 
     def stop(self) -> None:
         with self._cond:
+            self._stopped = True
             self._cond.notify_all()
         self._server.shutdown()
         self._server.server_close()
@@ -181,6 +202,43 @@ class FakeBotApi:
         """Answer the next ``times`` calls of ``method`` with 429 and ``retry_after``."""
         with self._cond:
             self._rate_limits.setdefault(method, []).extend([retry_after] * times)
+
+    def hang(self, *methods: str) -> None:
+        """Hold every request for ``methods`` (all methods when none are named) without
+        an answer until ``recover``; held requests are then closed unanswered."""
+        with self._cond:
+            self._hang = frozenset(methods)
+            self._cond.notify_all()  # a long poll waiting now is held from here on
+
+    def fail(self, status: int = 502, *methods: str) -> None:
+        """Answer every request for ``methods`` (all when none are named) with ``status``
+        until ``recover``. A long poll waiting now ends at once."""
+        with self._cond:
+            self._fail = (status, frozenset(methods))
+            self._cond.notify_all()
+
+    def recover(self) -> None:
+        """End a ``hang`` or ``fail``: requests are answered again."""
+        with self._cond:
+            self._hang = None
+            self._fail = None
+            self._cond.notify_all()
+
+    def outage(self, method: str) -> int | None:
+        """(server thread) None to answer ``method`` normally, an HTTP status to fail
+        it with, or ``DROPPED`` after holding it through a hang."""
+        with self._cond:
+            if self._fail is not None and _names(self._fail[1], method):
+                if method != "getUpdates":
+                    self._record(ApiCall(method, {}, ok=False))
+                return self._fail[0]
+            if self._hang is None or not _names(self._hang, method):
+                return None
+            if method != "getUpdates":
+                self._record(ApiCall(method, {}, ok=False))
+            while self._hang is not None and _names(self._hang, method) and not self._stopped:
+                self._cond.wait(0.5)
+            return DROPPED
 
     def send_text(self, chat_id: int, text: str, user_id: int | None = None) -> int:
         """Enqueue a user's text message (commands get their entity); return its id."""
@@ -315,6 +373,12 @@ class FakeBotApi:
         with self._cond:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
             while not self._updates and time.monotonic() < deadline:
+                if self._fail is not None and _names(self._fail[1], "getUpdates"):
+                    break  # the next poll gets the error
+                if self._hang is not None and _names(self._hang, "getUpdates"):
+                    while self._hang is not None and not self._stopped:
+                        self._cond.wait(0.5)  # a poll that was waiting is held too
+                    raise _Dropped
                 self._cond.wait(min(deadline - time.monotonic(), 0.5))
             return list(self._updates[:100])
 
@@ -407,6 +471,15 @@ class FakeBotApi:
 
 class _ApiError(Exception):
     pass
+
+
+class _Dropped(Exception):
+    """A request held through a hang: closed without an answer."""
+
+
+def _names(methods: frozenset[str], method: str) -> bool:
+    """Whether an outage over ``methods`` (empty: every method) covers ``method``."""
+    return not methods or method in methods
 
 
 def _chat(chat_id: int) -> JSONDict:

@@ -47,7 +47,7 @@ async def test_healthz_shows_each_link_while_running(tmp_path: Path, broker: Loc
         assert service.health is not None
         status, body = await _get(service.health.port)
         links = body["links"]
-        assert status == 200 and body["ok"] is True
+        assert status == 200 and body["ok"] is True and body["status"] == "ok"
         assert isinstance(links, dict)
         assert links["mqtt"] == {"ok": True, "connected": True}
         assert links["scheduler"]["running"] is True
@@ -62,6 +62,7 @@ async def test_healthz_shows_each_link_while_running(tmp_path: Path, broker: Loc
         stop.set()
         await run
     assert service.probe()["ok"] is False and not service.scheduler_running()
+    assert service.probe()["status"] == "down"
 
 
 async def test_checks_reach_the_console_and_healthz(tmp_path: Path, broker: LocalBroker) -> None:
@@ -103,7 +104,7 @@ async def test_telegram_away_is_reported_not_fatal(tmp_path: Path, broker: Local
                 break
             await asyncio.sleep(0.05)
         probe = service.probe()
-        assert probe["ok"] is False
+        assert probe["ok"] is False and probe["status"] == "degraded"
         assert probe["links"]["telegram"]["polling"] is False
         assert probe["links"]["mqtt"]["connected"] is True
     finally:
