@@ -263,9 +263,9 @@ def _roi_callback(_ctx: click.Context, _param: click.Parameter, value: str | Non
 def read_command(
     sources: tuple[str, ...], as_json: bool, roi: Quad | None, debug_dir: Path | None
 ) -> None:
-    """Read the kWh display in meter photos, or photograph a camera URL now.
+    """Read the kWh display in photos or from a camera URL.
 
-    For example, to aim the camera: tokenmeter read http://esp32cam.local/capture
+    A camera URL is photographed now. For example, to aim the camera: tokenmeter read http://esp32cam.local/capture
     --debug-dir out/. Exit 0 when all are read, 3 when some are unreadable, 2 for
     errors (missing file, camera not answering).
     """
