@@ -1,0 +1,244 @@
+"""Reading a display whose camera never moves, with its own confirmed references.
+
+A fixed camera always sees the same display in the same place, so the line is read
+inside the profile's quad (no search), the number of decimals the display shows is
+enforced (a reading with another number of decimals is a misread point), and the
+display's own digit shapes, cut from confirmed reference crops, confirm characters
+the network alone is unsure of.
+
+The adaptation is per-character nearest neighbour on image patches: each character
+of the network's raw guess is cut from the network input at its CTC column and
+compared (normalised correlation, a few pixels of shift) with every reference patch.
+A character below the gate's confidence is accepted only when its nearest reference
+patch carries the same character by a clear margin over every other character. It
+can turn a refusal into a reading, never a reading into another number: the
+reading is always the network's own guess, and everything else the gate checks
+(a well-formed number, no message, not the display test) still holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from ocr.line_model import INPUT_WIDTH, LineGuess, content_width, prepare, read_line
+from ocr.locate import rectify
+from ocr.reader import (
+    LINE_HEIGHT,
+    MIN_CHAR_CONFIDENCE,
+    NUMBER,
+    TEST_PATTERN_DIGITS,
+    VIEWS_DISAGREE,
+    displayed_text,
+    read_line_image,
+)
+from ocr.reading import DigitBox, Image, Quad, Reading
+
+PATCH_WIDTH = 20
+"""Width (network input px, of 32 height) of a character patch."""
+SHIFT = 3
+"""Patches are compared at up to this many px of horizontal shift either way."""
+MIN_GUESS = 0.5
+"""A character the network gives less than this is not confirmed by references."""
+MIN_MATCH = 0.85
+"""Least correlation of a character's patch with a reference patch of its character."""
+MIN_MARGIN = 0.04
+"""How much better the best match must be than the best match of any other character."""
+ADAPTABLE = frozenset({"a character is ambiguous", "a decimal point may be hidden", VIEWS_DISAGREE})
+"""Gate refusals the references may resolve; every other refusal stands."""
+WRONG_DECIMALS = "number of decimals differs from the profile"
+TOO_MANY_DIGITS = "more digits than the display shows"
+NOT_CONFIRMED = "a character is ambiguous and not like the references"
+
+ENGINE = "line-model+references"
+
+Patch = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class LineReference:
+    """A confirmed line crop of this display and the value it shows ("123.45")."""
+
+    crop: Image
+    text: str
+
+
+@dataclass(frozen=True)
+class ReferencePatches:
+    """Character patches cut from the references the network reads as confirmed."""
+
+    chars: tuple[str, ...]
+    patches: tuple[Patch, ...]
+    digit_counts: frozenset[int]  # digits in each reference's raw reading
+
+    @staticmethod
+    def build(references: Sequence[LineReference]) -> ReferencePatches:
+        """Cut the patches of every reference whose raw network reading is its value;
+        one the network reads otherwise gives none (its characters cannot be placed)."""
+        chars: list[str] = []
+        patches: list[Patch] = []
+        counts: set[int] = set()
+        for reference in references:
+            prepared = prepare(reference.crop)[0, 0]
+            guess = read_line(reference.crop)
+            if displayed_text(guess.text) != reference.text:
+                continue
+            counts.add(sum(c.isdigit() for c in guess.text))
+            for char, columns in zip(guess.text, guess.char_columns, strict=True):
+                if char.isdigit():
+                    chars.append(char)
+                    patches.append(_patch(prepared, columns))
+        return ReferencePatches(tuple(chars), tuple(patches), frozenset(counts))
+
+    def confirms(self, char: str, patch: Patch) -> float | None:
+        """The best correlation with a reference patch of ``char`` when it beats every
+        other character's by ``MIN_MARGIN`` and reaches ``MIN_MATCH``; else None."""
+        best: dict[str, float] = {}
+        for label, reference in zip(self.chars, self.patches, strict=True):
+            best[label] = max(best.get(label, -1.0), _correlation(patch, reference))
+        own = best.pop(char, None)
+        if own is None or own < MIN_MATCH:
+            return None
+        if best and own - max(best.values()) < MIN_MARGIN:
+            return None
+        return own
+
+
+def read_with_profile(
+    image: Image,
+    quad: Quad,
+    *,
+    decimals: int | None = None,
+    digits: int | None = None,
+    references: ReferencePatches | None = None,
+) -> Reading:
+    """Read the line inside ``quad`` (no search); refuse a reading with another number
+    of ``decimals`` or more than ``digits`` digits; let ``references`` confirm the
+    characters the gate alone found ambiguous."""
+    crop = rectify(image, quad, LINE_HEIGHT)
+    reading = read_line_image(crop, quad)
+    if reading.status == "ok":
+        return fits_profile(reading, decimals, digits)
+    if references is None or not references.chars or reading.reason not in ADAPTABLE:
+        return reading
+    return _adapted(crop, quad, reading, decimals, digits, references)
+
+
+def fits_profile(reading: Reading, decimals: int | None, digits: int | None) -> Reading:
+    """``reading``, or a refusal when it has another number of ``decimals`` or more
+    than ``digits`` digits (for readings found by a search of the whole photo)."""
+    if reading.status != "ok":
+        return reading
+    problem = _against_profile(reading.text, len(reading.digits), decimals, digits)
+    return _refused(problem, reading.quad) if problem else reading
+
+
+def _adapted(
+    crop: Image,
+    quad: Quad,
+    refused: Reading,
+    decimals: int | None,
+    digits: int | None,
+    references: ReferencePatches,
+) -> Reading:
+    """The network's raw guess, when the profile settles its point and the references
+    confirm each character the gate found ambiguous; else the gate's refusal."""
+    guess = read_line(crop)
+    if not NUMBER.match(guess.text) or _display_test(guess.text):
+        return refused
+    text = displayed_text(guess.text)
+    count = sum(c.isdigit() for c in guess.text)
+    if decimals is None:
+        return refused  # without known decimals a doubtful point cannot be settled
+    if problem := _against_profile(text, count, decimals, digits):
+        return _refused(problem, quad)
+    if len(references.digit_counts) == 1 and count not in references.digit_counts:
+        return _refused(NOT_CONFIRMED, quad)  # a fixed-width display lost or gained a digit
+    prepared = prepare(crop)[0, 0]
+    confidences: list[float] = []
+    for char, confidence, columns in zip(
+        guess.text, guess.char_confidences, guess.char_columns, strict=True
+    ):
+        if char == "." or confidence >= MIN_CHAR_CONFIDENCE:
+            confidences.append(max(confidence, MIN_CHAR_CONFIDENCE))  # the profile's point
+            continue
+        match = None
+        if confidence >= MIN_GUESS:
+            match = references.confirms(char, _patch(prepared, columns))
+        if match is None:
+            return _refused(NOT_CONFIRMED, quad)
+        confidences.append(match)
+    return _reading(text, guess, confidences, crop, quad)
+
+
+def _against_profile(
+    text: str, digit_count: int, decimals: int | None, digits: int | None
+) -> str | None:
+    """Why a reading does not fit the profile, or None."""
+    if decimals is not None and len(text.partition(".")[2]) != decimals:
+        return WRONG_DECIMALS
+    if digits is not None and digit_count > digits:
+        return TOO_MANY_DIGITS
+    return None
+
+
+def _display_test(text: str) -> bool:
+    digits = text.replace(".", "")
+    return len(digits) >= TEST_PATTERN_DIGITS and set(digits) == {"8"}
+
+
+def _refused(reason: str, quad: Quad | None) -> Reading:
+    return Reading("unreadable", None, "", 0.0, quad=quad, reason=reason)
+
+
+def _patch(prepared: npt.NDArray[np.float32], columns: tuple[float, float]) -> Patch:
+    """The network input around a character's CTC column, ``PATCH_WIDTH`` + 2 ``SHIFT``
+    wide (padded with the input's edge)."""
+    centre = round((columns[0] + columns[1]) / 2 * INPUT_WIDTH)
+    half = PATCH_WIDTH // 2 + SHIFT
+    padded = np.pad(prepared, ((0, 0), (half, half)), mode="edge")
+    return np.ascontiguousarray(padded[:, centre : centre + 2 * half], np.float32)
+
+
+def _correlation(patch: Patch, reference: Patch) -> float:
+    """Best normalised correlation of the centre of ``reference`` with ``patch``
+    shifted by up to ``SHIFT`` px."""
+    core = _normalised(reference[:, SHIFT : SHIFT + PATCH_WIDTH])
+    best = -1.0
+    for shift in range(2 * SHIFT + 1):
+        window = _normalised(patch[:, shift : shift + PATCH_WIDTH])
+        best = max(best, float((core * window).sum()))
+    return best
+
+
+def _normalised(values: Patch) -> Patch:
+    centred = values - values.mean()
+    return np.asarray(centred / (float(np.linalg.norm(centred)) + 1e-6), np.float32)
+
+
+def _reading(
+    text: str, guess: LineGuess, confidences: list[float], crop: Image, quad: Quad
+) -> Reading:
+    height, width = crop.shape[:2]
+    stretch = width / max(1e-6, content_width(crop))
+    boxes: list[DigitBox] = []
+    for char, confidence, (a, b) in zip(guess.text, confidences, guess.char_columns, strict=True):
+        if char == ".":
+            if boxes:
+                boxes[-1] = replace(boxes[-1], point_after=True)
+            continue
+        x0 = round(a * stretch)
+        boxes.append(DigitBox(x0, 0, max(1, round(b * stretch) - x0), height, char, confidence))
+    return Reading(
+        status="ok",
+        value=float(text),
+        text=text,
+        confidence=min(confidences),
+        digit_confidences=tuple(box.confidence for box in boxes),
+        quad=quad,
+        digits=tuple(boxes),
+        engine=ENGINE,
+    )
