@@ -44,7 +44,7 @@ def test_enrol_refusals() -> None:
         enrol(MeterProfile(), render_negative("wall", seed=3), "150.0")
     assert caught.value.code == NO_DISPLAY
     with pytest.raises(EnrolRefused) as caught:
-        enrol(MeterProfile(decimals=2), photo.image, "150.00")
+        enrol(MeterProfile(decimals=2), photo.image, "150.0")
     assert caught.value.code == OTHER_DECIMALS
 
 
