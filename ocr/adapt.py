@@ -27,13 +27,12 @@ import numpy.typing as npt
 from ocr.line_model import INPUT_WIDTH, LineGuess, content_width, prepare, read_line
 from ocr.locate import rectify
 from ocr.reader import (
-    LINE_HEIGHT,
     MIN_CHAR_CONFIDENCE,
     NUMBER,
     TEST_PATTERN_DIGITS,
     VIEWS_DISAGREE,
     displayed_text,
-    read_line_image,
+    read_display,
 )
 from ocr.reading import DigitBox, Image, Quad, Reading
 
@@ -118,8 +117,8 @@ def read_with_profile(
     """Read the line inside ``quad`` (no search); refuse a reading with another number
     of ``decimals`` or more than ``digits`` digits; let ``references`` confirm the
     characters the gate alone found ambiguous."""
-    crop = rectify(image, quad, LINE_HEIGHT)
-    reading = read_line_image(crop, quad)
+    reading = read_display(image, roi=quad)
+    crop = rectify(image, quad)  # the crop read_display reads for a quad
     if reading.status == "ok":
         return fits_profile(reading, decimals, digits)
     if references is None or not references.chars or reading.reason not in ADAPTABLE:

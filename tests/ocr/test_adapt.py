@@ -18,7 +18,6 @@ from ocr.adapt import (
     read_with_profile,
 )
 from ocr.locate import rectify
-from ocr.reader import LINE_HEIGHT, read_line_image
 from ocr.reading import Quad
 from tests.ocr.fixed_camera import fixed_camera_photos
 from tokenmeter.sim import RenderedPhoto
@@ -28,17 +27,17 @@ def _enrolled(style_seed: int, count: int) -> tuple[list[RenderedPhoto], Quad, R
     photos = fixed_camera_photos(style_seed, count)
     first = ocr.read_display(photos[0].image)
     assert first.status == "ok" and first.text == photos[0].text and first.quad
-    crop = rectify(photos[0].image, first.quad, LINE_HEIGHT)
+    crop = rectify(photos[0].image, first.quad)
     return photos, first.quad, ReferencePatches.build([LineReference(crop, photos[0].text)])
 
 
 def test_references_confirm_an_ambiguous_character() -> None:
     """A photo the gate refuses as ambiguous is read when the enrolled crop confirms it."""
-    photos, quad, references = _enrolled(4, 6)
-    photo = photos[5]
-    gate = read_line_image(rectify(photo.image, quad, LINE_HEIGHT), quad)
+    photos, quad, references = _enrolled(18, 7)
+    photo = photos[6]
+    gate = ocr.read_display(photo.image, roi=quad)
     assert gate.status == "unreadable" and gate.reason == "a character is ambiguous"
-    reading = read_with_profile(photo.image, quad, decimals=1, references=references)
+    reading = read_with_profile(photo.image, quad, decimals=2, references=references)
     assert (reading.status, reading.text, reading.engine) == ("ok", photo.text, ENGINE)
     assert reading.confidence >= MIN_MATCH
 
@@ -52,8 +51,8 @@ def test_unknown_shape_stays_refused() -> None:
 
 def test_no_decimals_no_adaptation() -> None:
     """Without the display's decimals a refused reading is not adapted."""
-    photos, quad, references = _enrolled(4, 6)
-    reading = read_with_profile(photos[5].image, quad, references=references)
+    photos, quad, references = _enrolled(18, 7)
+    reading = read_with_profile(photos[6].image, quad, references=references)
     assert (reading.status, reading.reason) == ("unreadable", "a character is ambiguous")
 
 
@@ -69,7 +68,7 @@ def test_wrong_decimals_and_digits_are_refused() -> None:
 def test_a_mislabelled_reference_gives_no_patches() -> None:
     """A reference whose crop the network reads as another value is not used."""
     photos, quad, _ = _enrolled(4, 1)
-    crop = rectify(photos[0].image, quad, LINE_HEIGHT)
+    crop = rectify(photos[0].image, quad)
     assert ReferencePatches.build([LineReference(crop, "151.0")]).chars == ()
     assert ReferencePatches.build([LineReference(crop, "150.0")]).chars
 
