@@ -259,9 +259,20 @@ def _roi_callback(_ctx: click.Context, _param: click.Parameter, value: str | Non
     default=None,
     help="Write an overlay PNG per photo (quad, digit boxes, decimal point) here.",
 )
+@click.option(
+    "--profile",
+    "profile_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Read with the display profile in this folder (see tokenmeter enrol).",
+)
 @lang_option
 def read_command(
-    sources: tuple[str, ...], as_json: bool, roi: Quad | None, debug_dir: Path | None
+    sources: tuple[str, ...],
+    as_json: bool,
+    roi: Quad | None,
+    debug_dir: Path | None,
+    profile_dir: Path | None,
 ) -> None:
     """Read the kWh display in photos or from a camera URL.
 
@@ -269,6 +280,10 @@ def read_command(
     --debug-dir out/. Exit 0 when all are read, 3 when some are unreadable, 2 for
     errors (missing file, camera not answering).
     """
+    if profile_dir is not None:
+        from tokenmeter.commands.enrol import read_profile_sources  # imports this module
+
+        read_profile_sources(sources, profile_dir, as_json)
     lang = found_config_lang()
     if click.get_current_context().meta.get(LOG_LEVEL) is None:
         # a camera's failure is told in the result line; its log warning would repeat it

@@ -12,6 +12,7 @@ MODULES = (
     "tokenmeter.commands.store_cmds",  # config check, schedule, history
     "tokenmeter.commands.device_cmds",  # check, topup, simulate
     "tokenmeter.commands.serve",  # serve, demo
+    "tokenmeter.commands.enrol",  # enrol (read --profile reads with its folder)
 )
 
 
