@@ -5,6 +5,11 @@ retaken once, then stored ``unverified``) → reading + photo stored → ``Check
 (and ``LowBalance`` once per crossing under ``low_kwh``). Failures are stored with
 their error code and published like any outcome; a number is never invented.
 
+A meter with a profile (docs/profiles.md) is read with it, by ``profile_reader``,
+inside its quad and with its references; the others by ``reader``. A checked photo
+that the gate read alone and that agrees with the history may join the profile's
+references (``ProfileService.learn``).
+
 Concurrent checks of one meter coalesce onto the one already running; checks of
 different meters run at most ``config.checks.concurrency`` at a time.
 """
@@ -24,14 +29,17 @@ from tokenmeter.devices.camera import CameraClient, Snapshot
 from tokenmeter.domain import Meter, Reading, ReadingStatus, TopUpStatus, new_id, utcnow
 from tokenmeter.errors import CameraUnavailable, TokenmeterError
 from tokenmeter.events import CheckCompleted, CheckOutcome, EventBus, LowBalance
+from tokenmeter.profile import MeterProfile
 from tokenmeter.services.photos import PhotoKeeper
 from tokenmeter.services.plausibility import judge
+from tokenmeter.services.profiles import ProfileService
 from tokenmeter.services.usage import days_left, kwh_per_day
 from tokenmeter.store.base import Store
 
 log = logging.getLogger(__name__)
 
 DisplayReader = Callable[[Image], ocr.Reading]
+ProfileDisplayReader = Callable[[Image, MeterProfile], ocr.Reading]
 HISTORY = 200  # readings looked at for the previous value and the usage rate
 USAGE_WINDOW = timedelta(days=7)
 SCHEDULED_SOURCES = frozenset({"schedule", "rtc"})  # checks nobody asked for right now
@@ -61,12 +69,16 @@ class CheckService:
         bus: EventBus,
         *,
         reader: DisplayReader = _read_display,
+        profiles: ProfileService | None = None,
+        profile_reader: ProfileDisplayReader | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.camera = camera
         self.bus = bus
         self.reader = reader
+        self.profiles = profiles or ProfileService(config, store)
+        self.profile_reader = profile_reader or self.profiles.read
         self.photos = PhotoKeeper(config.store.photo_dir, config.store.photos_keep)
         self._slots = asyncio.Semaphore(config.checks.concurrency)
         self._locks: dict[str, asyncio.Lock] = {}
@@ -132,14 +144,18 @@ class CheckService:
         ]
         if not allow_rise and previous is not None:
             allow_rise = await asyncio.to_thread(self._typed_since, meter.id, previous.ts)
+        profile = await asyncio.to_thread(self.profiles.effective, meter.id)
         async with self._slots:
-            reading, jpeg = await self._take_and_judge(
-                meter, source, previous, doubtful[-1] if doubtful else None, allow_rise
+            reading, shot = await self._take_and_judge(
+                meter, source, previous, doubtful[-1] if doubtful else None, allow_rise, profile
             )
+        jpeg = shot.snapshot.jpeg if shot.snapshot is not None else None
         if jpeg is not None:
             path = await asyncio.to_thread(self.photos.save, meter.id, reading.id, jpeg)
             reading = replace(reading, photo=path)
         await asyncio.to_thread(self.store.add_reading, reading)
+        if profile is not None and shot.snapshot is not None and shot.read is not None:
+            await self._learn(profile, shot.snapshot.image, shot.read, reading, previous)
         outcome = self._outcome(meter, reading, jpeg, previous, trusted)
         log.info(
             "check of %s (%s): %s %s",
@@ -160,9 +176,10 @@ class CheckService:
         previous: Reading | None,
         doubtful: Reading | None,
         allow_rise: bool,
-    ) -> tuple[Reading, bytes | None]:
+        profile: MeterProfile | None,
+    ) -> tuple[Reading, _Shot]:
         limit = self.config.checks.max_kwh_per_hour
-        first = await self._shoot(meter)
+        first = await self._shoot(meter, profile)
         shot, status, error = first, ReadingStatus.OK, ""
         kwh = first.read.value if first.read is not None and first.read.status == "ok" else None
         if kwh is not None:
@@ -174,7 +191,7 @@ class CheckService:
                 verdict = judge(kwh, now, doubtful, max_kwh_per_hour=limit)
             if not verdict.plausible:
                 log.warning("implausible read of %s (%s); retaking", meter.id, verdict.reason)
-                second = await self._shoot(meter)
+                second = await self._shoot(meter, profile)
                 value = second.read.value if second.read and second.read.status == "ok" else None
                 if value is not None:
                     shot, kwh = second, value
@@ -199,20 +216,37 @@ class CheckService:
             status=status,
             error=error,
         )
-        return reading, shot.snapshot.jpeg if shot.snapshot is not None else None
+        return reading, shot
 
-    async def _shoot(self, meter: Meter) -> _Shot:
+    async def _shoot(self, meter: Meter, profile: MeterProfile | None) -> _Shot:
         try:
             snapshot = await self.camera.snapshot(meter)
         except CameraUnavailable as err:
             log.warning("camera of %s unavailable: %s", meter.id, err.detail)
             return _Shot(None, None, err.reading_error)
         try:
-            read = await asyncio.to_thread(self.reader, snapshot.image)
+            if profile is None:
+                read = await asyncio.to_thread(self.reader, snapshot.image)
+            else:
+                read = await asyncio.to_thread(self.profile_reader, snapshot.image, profile)
         except Exception:
             log.exception("reading the display of %s failed", meter.id)
             read = ocr.Reading(status="unreadable", value=None, text="", confidence=0.0)
         return _Shot(snapshot, read)
+
+    async def _learn(
+        self,
+        profile: MeterProfile,
+        image: Image,
+        read: ocr.Reading,
+        reading: Reading,
+        previous: Reading | None,
+    ) -> None:
+        """Let the profile learn from this check; a failure is logged, never raised."""
+        try:
+            await asyncio.to_thread(self.profiles.learn, profile, image, read, reading, previous)
+        except Exception:
+            log.exception("learning from reading %s of %s failed", reading.id, reading.meter_id)
 
     def _typed_since(self, meter_id: str, since: datetime) -> bool:
         """Whether a token was typed on this meter since ``since`` (so a rise is fine)."""
