@@ -96,6 +96,7 @@ class CheckScheduler:
         self._pending: dict[str, Schedule | None] = {}
         self._flush_task: asyncio.Task[None] | None = None
         self._in_flight: dict[str, asyncio.Task[CheckOutcome | None]] = {}
+        self._running_slots = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._aps: AsyncIOScheduler | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -366,6 +367,20 @@ class CheckScheduler:
         period for a ``catch_up`` of a slot missed while down, older than
         ``max(grace, ON_TIME)`` for a trigger at the slot time (the job, the RTC).
         """
+        self._running_slots += 1
+        try:
+            return await self._run_slot(meter_id, slot, occurrence, source, catch_up)
+        finally:
+            self._running_slots -= 1
+
+    @property
+    def slots_running(self) -> int:
+        """Slot runs in progress (claiming or checking); a slot summary waits for 0."""
+        return self._running_slots
+
+    async def _run_slot(
+        self, meter_id: str, slot: str, occurrence: datetime | None, source: str, catch_up: bool
+    ) -> bool:
         now = self._clock()
         if occurrence is None:
             state = self._meters.get(meter_id)

@@ -88,6 +88,14 @@ class TelegramConfig(Section):
     offline_alert_minutes: int = Field(
         10, ge=1, description="Alert when a device stays offline this long."
     )
+    slot_messages: Literal["auto", "summary", "per_meter"] = Field(
+        "auto",
+        description="Scheduled checks: one summary per slot, a message per meter, or "
+        "'auto' (a summary when a slot checks at least summary_from meters).",
+    )
+    summary_from: int = Field(
+        4, ge=1, description="With slot_messages = 'auto': meters in a slot that make a summary."
+    )
 
 
 class BlynkConfig(Section):

@@ -17,8 +17,10 @@ from tokenmeter.events import (
     Event,
     LowBalance,
     MeterBeep,
+    SlotSummary,
     TopUpChanged,
 )
+from tokenmeter.slot_summary import summary_text
 from tokenmeter.texts import Lang, error_sentence, format_kwh
 
 _WORDS: dict[str, dict[Lang, str]] = {
@@ -124,6 +126,8 @@ def event_line(event: Event, lang: Lang = "id") -> str:
         return f"[{event.meter_id}] " + _WORDS[key][lang].format(device=event.device.name)
     if isinstance(event, MeterBeep):
         return f"[{event.meter_id}] " + _WORDS["beep"][lang]
+    if isinstance(event, SlotSummary):
+        return summary_text(event, lang)
     return f"{type(event).__name__}"  # pragma: no cover - every event is handled above
 
 

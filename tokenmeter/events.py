@@ -67,7 +67,17 @@ class MeterBeep:
     rtc: str = ""
 
 
-Event = CheckCompleted | LowBalance | TopUpChanged | DeviceChanged | MeterBeep
+@dataclass(frozen=True)
+class SlotSummary:
+    """The scheduled checks of one slot, told as one message (``tokenmeter.slot_summary``).
+
+    ``low_crossed``: meters whose balance crossed under ``low_kwh`` in this slot."""
+
+    outcomes: tuple[CheckOutcome, ...]
+    low_crossed: frozenset[str] = frozenset()
+
+
+Event = CheckCompleted | LowBalance | TopUpChanged | DeviceChanged | MeterBeep | SlotSummary
 
 
 class Notifier(Protocol):

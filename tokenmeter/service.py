@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from tokenmeter.domain import ReadingStatus, Schedule
 from tokenmeter.errors import StoreUnavailable
 from tokenmeter.events import CheckCompleted, Event, Notifier, NotifierQueue
 from tokenmeter.health import HealthServer
+from tokenmeter.slot_summary import SlotBatcher
 from tokenmeter.store.factory import seed_store
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,7 @@ class TelegramDoor:
     is slow or hangs never holds up a check or a top-up. Its health is the updater
     running and the last polls answered (``bot.telegram.polling``)."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, *, busy: Callable[[], bool] | None = None) -> None:
         from bot.telegram import TelegramDeps, TelegramNotifier, build_application
         from bot.telegram.polling import polling_watch
 
@@ -76,6 +78,7 @@ class TelegramDoor:
         self.queue = NotifierQueue(
             self.notifier, name="telegram notifications", timeout_s=TELEGRAM_SEND_LIMIT_S
         )
+        self.batcher = slot_batcher(core.config, self.queue, busy)
         self.watch = polling_watch(self.application)
         self.bus = core.bus
         self._task: asyncio.Task[None] | None = None
@@ -89,7 +92,7 @@ class TelegramDoor:
 
     async def start(self) -> None:
         self.queue.start()
-        self.bus.subscribe(self.queue)
+        self.bus.subscribe(self.batcher)
         self._task = asyncio.create_task(self._keep_starting(), name="telegram-start")
 
     async def _keep_starting(self) -> None:
@@ -119,7 +122,8 @@ class TelegramDoor:
     async def stop(self) -> None:
         from bot.telegram import stop_bot
 
-        self.bus.unsubscribe(self.queue)
+        self.bus.unsubscribe(self.batcher)
+        await self.batcher.stop()
         await self.queue.stop(TELEGRAM_DRAIN_S)
         if self._task is not None:
             self._task.cancel()
@@ -155,10 +159,13 @@ class Service:
         self.scheduler = CheckScheduler.from_config(config, core.store, core.checks, mqtt=core.mqtt)
         self.telegram: TelegramDoor | None = None
         if config.telegram.token.get_secret_value():
-            self.telegram = TelegramDoor(core)
+            self.telegram = TelegramDoor(core, busy=self.slots_running)
+        self.batchers: list[SlotBatcher] = []  # the console's slot summaries
         if notifiers is None:
             notifiers = [] if self.telegram else [ConsoleNotifier(config.telegram.language)]
+            self.batchers = [slot_batcher(config, n, self.slots_running) for n in notifiers]
         self.notifiers = notifiers
+        self._listeners: list[Notifier] = [*self.batchers] if self.batchers else [*notifiers]
         self.cameras = CameraStates()
         from bot.blynk import build_blynk_door
 
@@ -182,7 +189,7 @@ class Service:
         self._started = True
         began = time.monotonic()
         core = self.core
-        for notifier in (self.cameras, *self.notifiers):
+        for notifier in (self.cameras, *self._listeners):
             core.bus.subscribe(notifier)
         if self.health is not None:
             await self.health.start()  # first, so a health check sees the start-up
@@ -235,8 +242,14 @@ class Service:
                 await stop()
             except Exception:
                 log.exception("stopping %s failed", name)
-        for notifier in (self.cameras, *self.notifiers):
+        for notifier in (self.cameras, *self._listeners):
             core.bus.unsubscribe(notifier)
+        for batcher in self.batchers:
+            await batcher.stop()
+
+    def slots_running(self) -> bool:
+        """Whether scheduled checks are still running (a slot summary waits for them)."""
+        return self.scheduler.slots_running > 0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start, wait until ``stop`` is set, then stop."""
@@ -341,6 +354,18 @@ class Service:
         doors_ok = self.telegram is None or bool(links["telegram"].get("ok"))
         status = "down" if not core_ok else "ok" if doors_ok else "degraded"
         return {"ok": status == "ok", "status": status, "links": links}
+
+
+def slot_batcher(
+    config: Config, notifier: Notifier, busy: Callable[[], bool] | None
+) -> SlotBatcher:
+    """``notifier`` behind a ``SlotBatcher`` set as ``[telegram] slot_messages`` says."""
+    return SlotBatcher(
+        notifier,
+        mode=config.telegram.slot_messages,
+        summary_from=config.telegram.summary_from,
+        busy=busy,
+    )
 
 
 def build_service(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Bot
+from telegram import Bot, InputMediaPhoto, Message
 from telegram.error import TelegramError
 
 from bot.telegram.app import BotApplication
@@ -20,8 +20,10 @@ from tokenmeter.events import (
     Event,
     LowBalance,
     MeterBeep,
+    SlotSummary,
     TopUpChanged,
 )
+from tokenmeter.slot_summary import ALBUM_SIZE, attention_list, photo_caption, summary_text
 from tokenmeter.texts import format_kwh
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,8 @@ class TelegramNotifier:
                 )
         elif isinstance(event, TopUpChanged):
             await self._topup_changed(event.meter, event.topup)
+        elif isinstance(event, SlotSummary):
+            await self._broadcast_summary(event)
 
     async def _broadcast(self, text: str) -> None:
         await asyncio.gather(*(self._send(chat, text) for chat in self._state.allowed_chats))
@@ -103,6 +107,59 @@ class TelegramNotifier:
                 continue
             if message.photo:
                 file_id = message.photo[-1].file_id
+
+    async def _broadcast_summary(self, summary: SlotSummary) -> None:
+        """One message per chat, then the photos of the meters that need attention as
+        albums in reply to it (each photo uploaded once and reused for the other chats)."""
+        lang = self._state.lang
+        text = summary_text(summary, lang)
+        photos = [i.outcome for i in attention_list(summary.outcomes) if i.outcome.photo]
+        file_ids: dict[str, str] = {}  # reading id -> Telegram file id
+        for chat_id in sorted(self._state.allowed_chats):
+            message_id = await self._send(chat_id, text)
+            if message_id is None:
+                continue
+            for start in range(0, len(photos), ALBUM_SIZE):
+                album = photos[start : start + ALBUM_SIZE]
+                if not await self._send_album(chat_id, message_id, album, file_ids):
+                    break
+
+    async def _send_album(
+        self,
+        chat_id: int,
+        reply_to: int,
+        album: list[CheckOutcome],
+        file_ids: dict[str, str],
+    ) -> bool:
+        """Send photos in reply to ``reply_to`` (one alone: a media group needs two);
+        remember their file ids. False when Telegram refused."""
+        lang = self._state.lang
+
+        def photo(outcome: CheckOutcome) -> str | bytes:
+            return file_ids.get(outcome.reading.id) or outcome.photo or b""
+
+        try:
+            if len(album) == 1:
+                sent: tuple[Message, ...] = (
+                    await self._bot.send_photo(
+                        chat_id=chat_id,
+                        photo=photo(album[0]),
+                        caption=photo_caption(album[0], lang),
+                        reply_to_message_id=reply_to,
+                    ),
+                )
+            else:
+                media = [InputMediaPhoto(photo(o), caption=photo_caption(o, lang)) for o in album]
+                sent = await self._bot.send_media_group(
+                    chat_id=chat_id, media=media, reply_to_message_id=reply_to
+                )
+        except TelegramError as err:
+            log.warning("telegram summary photos to chat %s failed: %s", chat_id, err)
+            return False
+        for outcome, message in zip(album, sent, strict=False):
+            if message.photo:
+                file_ids[outcome.reading.id] = message.photo[-1].file_id
+        return True
 
     async def _topup_changed(self, meter: Meter, topup: TopUp) -> None:
         state = self._state

@@ -1,7 +1,7 @@
 """A local server that speaks the Telegram Bot API wire format, for the bot tests.
 
 ``/bot<token>/<method>`` answers getMe, getUpdates (long polling with ``offset`` and
-``timeout``), sendMessage, sendPhoto (multipart), editMessageText,
+``timeout``), sendMessage, sendPhoto (multipart), sendMediaGroup, editMessageText,
 editMessageCaption, editMessageReplyMarkup, answerCallbackQuery, sendChatAction,
 setMyCommands, getMyCommands, deleteMessage and deleteWebhook. Tests enqueue
 updates (``send_text``, ``press``), can make a method answer 429 with
@@ -410,6 +410,28 @@ class FakeBotApi:
         if params.get("caption"):
             fields["caption"] = str(params["caption"])
         return self._new_message(params, fields)
+
+    def _m_sendMediaGroup(self, params: JSONDict, files: dict[str, bytes]) -> list[JSONDict]:
+        media = params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise _ApiError("Bad Request: wrong number of media in the group")
+        sent = []
+        for item in media:
+            ref = str(item.get("media", ""))
+            if ref.startswith("attach://"):
+                if ref[len("attach://") :] not in files:
+                    raise _ApiError("Bad Request: attached file not found")
+                file_id = f"photo-{next(self._files)}"
+            elif ref:
+                file_id = ref
+            else:
+                raise _ApiError("Bad Request: there is no photo in the request")
+            photo = [{"file_id": file_id, "file_unique_id": file_id, "width": 640, "height": 480}]
+            fields: JSONDict = {"photo": photo, "media_group_id": "album"}
+            if item.get("caption"):
+                fields["caption"] = str(item["caption"])
+            sent.append(self._new_message(params, fields))
+        return sent
 
     def _m_editMessageText(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
         return self._edit(params, {"text": str(params.get("text", ""))})

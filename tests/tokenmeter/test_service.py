@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from tests.tokenmeter.services.simkit import ShownReader, sim_config
 from tokenmeter.console import ConsoleNotifier
 from tokenmeter.devices.broker import LocalBroker, free_port
+from tokenmeter.domain import utcnow
 from tokenmeter.service import Service, build_service
 
 
@@ -109,3 +110,30 @@ async def test_telegram_away_is_reported_not_fatal(tmp_path: Path, broker: Local
         assert probe["links"]["mqtt"]["connected"] is True
     finally:
         await service.stop()
+
+
+async def test_a_slot_of_many_meters_is_one_console_summary(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """Five meters checked by one slot print one summary line, not five check lines."""
+    stream = io.StringIO()
+    config = sim_config(tmp_path, broker.url, meters=("k1", "k2", "k3", "k4", "k5"))
+    service = build_service(config, health=False)
+    (console,) = service.notifiers
+    assert isinstance(console, ConsoleNotifier)
+    console.stream = stream
+    await service.start()
+    try:
+        now = utcnow()
+        ran = await asyncio.gather(
+            *(service.scheduler.run_slot(m.id, "06:00", now) for m in config.meters)
+        )
+        assert all(ran)
+        for _ in range(100):
+            if "Cek terjadwal" in stream.getvalue():
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await service.stop()
+    checks = [line for line in stream.getvalue().splitlines() if "Perangkat" not in line]
+    assert checks == ["Cek terjadwal · 5 meter OK."], stream.getvalue()

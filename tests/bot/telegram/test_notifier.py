@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from pydantic import SecretStr
 
 from bot.telegram import TelegramDeps, TelegramNotifier, build_application
-from tests.bot.telegram.conftest import OWNER, SECOND_OWNER, Bot
+from tests.bot.telegram.conftest import OWNER, SECOND_OWNER, Bot, make_config, running_bot
 from tests.servers.telegram_api import ApiCall, FakeBotApi
 from tokenmeter.config import TelegramConfig
+from tokenmeter.devices.broker import LocalBroker
 from tokenmeter.domain import DeviceStatus, Reading, ReadingStatus, TopUpStatus, new_id, utcnow
-from tokenmeter.events import CheckOutcome, DeviceChanged, LowBalance, MeterBeep
+from tokenmeter.events import CheckOutcome, DeviceChanged, LowBalance, MeterBeep, SlotSummary
 
 OWNERS = (OWNER, SECOND_OWNER)
 
@@ -109,3 +111,42 @@ async def test_events_before_the_bot_runs_are_dropped_quietly(api: FakeBotApi) -
     notifier = TelegramNotifier(build_application(telegram, deps))
     await notifier.notify(MeterBeep("rumah"))
     assert api.calls == []
+
+
+async def test_a_slot_summary_is_one_message_per_chat_with_attention_photos(
+    api: FakeBotApi, broker: LocalBroker, tmp_path: Path
+) -> None:
+    """Five meters, two needing attention: one summary per chat, the two photos as one
+    album in reply to it, uploaded once and reused for the second chat."""
+    meters: list[dict[str, object]] = [{"id": f"k{n}", "name": f"Kamar {n}"} for n in range(1, 5)]
+    meters.append({"id": "k5", "name": "Kamar 5", "low_kwh": 500.0})  # the sim starts at 120
+    config = make_config(tmp_path, broker, meters)
+    async for bot in running_bot(api, config, tmp_path):
+        outcomes = [await bot.core.checks.check(m.id, "cli") for m in config.meters]
+        broken = replace(
+            outcomes[0],
+            reading=replace(outcomes[0].reading, kwh=None, status=ReadingStatus.UNREADABLE),
+        )
+        summary = SlotSummary((broken, *outcomes[1:]))
+        await TelegramNotifier(bot.app).notify(summary)
+        for chat in OWNERS:
+            sent = bot.api.calls_of("sendMessage", chat)
+            (message,) = [c for c in sent if "Cek terjadwal" in c.text]  # (+ k5's low alert)
+            assert message.text.startswith(
+                "⚠️ Cek terjadwal · 3 meter OK, 1 di bawah batas, 1 gagal"
+            )
+            assert (
+                "Kamar 5 (120,0 kWh)" in message.text and "Kamar 1 (tidak terbaca)" in message.text
+            )
+            (album,) = bot.api.calls_of("sendMediaGroup", chat)
+            assert album.params["reply_parameters"]["message_id"] == message.message_id
+            assert [m["caption"] for m in album.params["media"]] == [
+                "Kamar 5: 120,0 kWh",
+                "Kamar 1: tidak terbaca",
+            ]
+            assert bot.api.calls_of("sendPhoto", chat) == []
+        first, second = (bot.api.calls_of("sendMediaGroup", c)[0] for c in sorted(OWNERS))
+        assert len(first.files) == 2 and second.files == {}
+        assert [m["media"] for m in second.params["media"]] == [
+            m["photo"][-1]["file_id"] for m in first.result
+        ]
