@@ -13,6 +13,8 @@ MODULES = (
     "tokenmeter.commands.device_cmds",  # check, topup, simulate
     "tokenmeter.commands.serve",  # serve, demo
     "tokenmeter.commands.enrol",  # enrol (read --profile reads with its folder)
+    "tokenmeter.commands.overview_cmds",  # status (every meter)
+    "tokenmeter.commands.profile_cmds",  # setup-camera, correct
 )
 
 

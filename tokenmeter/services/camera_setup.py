@@ -1,0 +1,160 @@
+"""Camera setup (aiming): a snapshot, the display found in it, an overlay photo that
+shows the owner the box and the reading, and the first reference once the owner
+confirms the value (``tokenmeter setup-camera``, Telegram ``/atur``).
+
+A photo too dark, out of focus, with the display cut off at its edge or without a
+display gets one plain sentence per problem saying what to change
+(``problem_sentence``), Indonesian or English.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import cv2
+
+import ocr
+from ocr.aiming import Problem, draw_overlay, photo_problems
+from ocr.reading import Image, Quad
+from tokenmeter.profile import quad_fits
+from tokenmeter.profile_reader import BOX_OUTSIDE, Enrolled, EnrolRefused
+from tokenmeter.services.check import CheckService
+from tokenmeter.texts import Lang
+
+_PROBLEMS: dict[Problem, dict[Lang, str]] = {
+    "too_dark": {
+        "id": "Foto terlalu gelap: nyalakan lampu kilat (flash) kamera atau tambah cahaya "
+        "di depan meter.",
+        "en": "The photo is too dark: turn the camera's flash on or add light in front of "
+        "the meter.",
+    },
+    "out_of_focus": {
+        "id": "Foto tidak tajam: putar lensa kamera sampai angka tajam, atau jauhkan kamera "
+        "(sekitar 10-15 cm dari layar).",
+        "en": "The photo is out of focus: turn the camera's lens until the digits are sharp, "
+        "or move the camera back (about 10-15 cm from the display).",
+    },
+    "cut_off": {
+        "id": "Layar terpotong di tepi foto: arahkan kamera agar seluruh layar ada di tengah "
+        "foto, atau jauhkan kamera sedikit.",
+        "en": "The display is cut off at the photo's edge: aim the camera so the whole "
+        "display is in the middle of the photo, or move it back a little.",
+    },
+    "no_display": {
+        "id": "Layar meter tidak ditemukan: arahkan kamera lurus ke layar meter, atau beri "
+        "kotak layarnya.",
+        "en": "No meter display found: aim the camera straight at the meter's display, or "
+        "give the display's box.",
+    },
+}
+
+
+_REFUSALS: dict[str, dict[Lang, str]] = {
+    "box_outside": {
+        "id": "Kotak di luar foto ({detail}): setiap sudut harus di dalam foto.",
+        "en": "The box lies outside the photo ({detail}): every corner must be inside it.",
+    },
+    "no_display": {
+        "id": "Tidak ada layar yang terbaca di foto. Arahkan kamera ke layar meter, atau "
+        "beri kotak layarnya.",
+        "en": "No readable display in the photo. Aim the camera at the meter's display, "
+        "or give the display's box.",
+    },
+    "value_mismatch": {
+        "id": "Nilai tidak cocok: pembaca melihat {detail} di foto, bukan {text}.",
+        "en": "The value does not match: the reader sees {detail} in the photo, not {text}.",
+    },
+    "other_decimals": {
+        "id": "Layar ini menampilkan {detail} angka desimal; {text} tidak.",
+        "en": "This display shows {detail} decimals; {text} does not.",
+    },
+    "no_photo": {
+        "id": "Foto pembacaan itu sudah tidak disimpan.",
+        "en": "That reading's photo is no longer kept.",
+    },
+}
+
+
+def refusal_sentence(err: EnrolRefused, text: str, lang: Lang) -> str:
+    """Why a photo did not become a reference, in one sentence."""
+    words = _REFUSALS.get(err.code, _REFUSALS["no_display"])[lang]
+    return words.format(detail=err.detail or "?", text=text)
+
+
+def problem_sentence(problem: Problem, lang: Lang) -> str:
+    """What the owner should change, in one sentence."""
+    return _PROBLEMS[problem][lang]
+
+
+@dataclass(frozen=True)
+class SetupShot:
+    """One setup snapshot and what was found in it."""
+
+    meter_id: str
+    image: Image
+    quad: Quad | None  # the display's box: the owner's, else found
+    reading: ocr.Reading
+    problems: tuple[Problem, ...]
+    overlay_png: bytes  # the photo with the box and the reading drawn
+    seconds: float  # snapshot received → overlay ready
+
+    @property
+    def text(self) -> str:
+        """The reading's text, "" when unread."""
+        return self.reading.text if self.reading.status == "ok" else ""
+
+
+class CameraSetup:
+    """Aims a meter's camera and enrols its first reference."""
+
+    def __init__(self, checks: CheckService) -> None:
+        self.checks = checks
+
+    async def take(self, meter_id: str, roi: Quad | None = None) -> SetupShot:
+        """Photograph ``meter_id`` and find its display (inside ``roi`` when given).
+
+        Raise ``UnknownMeter``, ``CameraUnavailable``, or ``EnrolRefused``
+        (``box_outside``) when ``roi`` does not fit the photo."""
+        meter = await self.checks.current_meter(meter_id)
+        snapshot = await self.checks.camera.snapshot(meter)
+        return await asyncio.to_thread(analyse, meter.id, snapshot.image, roi)
+
+    async def confirm(self, shot: SetupShot, value: str | None = None) -> Enrolled:
+        """Enrol the shot's photo as showing ``value`` (default: what was read).
+
+        Raise ``EnrolRefused`` (no display, a value the photo does not show, ...) or
+        ``ProfileError`` (not a meter value)."""
+        text = value if value is not None else shot.text
+        if not text:
+            raise EnrolRefused("no_display", shot.reading.reason)
+        profiles = self.checks.profiles
+        return await asyncio.to_thread(
+            profiles.enrol, shot.meter_id, shot.image, text, roi=shot.quad
+        )
+
+
+def analyse(meter_id: str, image: Image, roi: Quad | None = None) -> SetupShot:
+    """Find and read the display, judge the photo, draw the overlay. Blocking."""
+    started = time.perf_counter()
+    height, width = image.shape[:2]
+    if roi is not None and not quad_fits(roi, width, height):
+        raise EnrolRefused(BOX_OUTSIDE, f"{width}x{height}")
+    reading = ocr.read_display(image, roi=roi)
+    quad = roi or reading.quad
+    problems = tuple(photo_problems(image, quad))
+    label = reading.text if reading.status == "ok" else "?"
+    overlay = draw_overlay(image, quad, label, ok=reading.status == "ok" and not problems)
+    ok, png = cv2.imencode(".png", overlay)
+    if not ok:  # pragma: no cover - a uint8 image always encodes
+        raise ValueError("could not encode the overlay")
+    return SetupShot(
+        meter_id,
+        image,
+        quad,
+        reading,
+        problems,
+        bytes(png.tobytes()),
+        time.perf_counter() - started,
+    )
