@@ -16,9 +16,10 @@ def test_good_dark_blurred_photos() -> None:
     photo = fixed_camera_photos(4, 1)[0].image
     quad = ocr.read_display(photo).quad
     assert quad is not None and photo_problems(photo, quad) == []
-    dark = (photo * 0.15).astype(np.uint8)
+    dark = np.asarray(photo * 0.15, np.uint8)
     assert "too_dark" in photo_problems(dark, quad)
-    assert photo_problems(cv2.GaussianBlur(photo, (0, 0), 3), quad) == ["out_of_focus"]
+    blurred = np.asarray(cv2.GaussianBlur(photo, (0, 0), 3), np.uint8)
+    assert photo_problems(blurred, quad) == ["out_of_focus"]
 
 
 def test_cut_off_and_no_display() -> None:
