@@ -16,7 +16,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.telegram.commands import RUNNERS, Call, refuse_extra
-from bot.telegram.keyboards import meter_choice, parse_callback
+from bot.telegram.keyboards import meter_choice, parse_callback, search_meters
 from bot.telegram.state import BotState, PendingChoice, bot_state
 from bot.telegram.texts import say
 from bot.telegram.views import topup_text
@@ -184,19 +184,27 @@ async def route(
     call = Call(context.bot, state, update.effective_chat.id)
     args = list(context.args or []) if args is None else list(args)
     meter = state.meter(args[0]) if args else None
+    found = None  # a name search: "/cektoken kamar 1" offers the meters named so
     if meter is not None:
         args = args[1:]
     elif len(state.meters) == 1:
         meter = state.meters[0]
+    elif args and any(c.isalpha() for c in args[0]):
+        for words in range(len(args), 0, -1):  # the longest leading words that match
+            found = search_meters(state.meters, " ".join(args[:words])) or None
+            if found is not None:
+                args = args[words:]
+                meter = state.meters[found[0]] if len(found) == 1 else None
+                break
     if meter is None:
-        if args and not RUNNERS[command].takes_args:
+        if args and not RUNNERS[command].takes_args and found is None:
             await run(call, command, None, args)
             return
-        key = state.keep_choice(PendingChoice(call.chat_id, command, args))
+        key = state.keep_choice(PendingChoice(call.chat_id, command, args, indices=found))
         await context.bot.send_message(
             chat_id=call.chat_id,
             text=say(state.lang, "choose_meter"),
-            reply_markup=meter_choice(key, state.meters),
+            reply_markup=meter_choice(key, state.meters, indices=found, lang=state.lang),
         )
         return
     await run(call, command, meter, args)
@@ -221,6 +229,16 @@ async def choose_meter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer()
     state = bot_state(context.application)
     _, key, index = parse_callback(query.data)
+    if index.startswith("p") and index[1:].isdigit():  # another page of buttons
+        pending = state.peek_choice(key, update.effective_chat.id)
+        if pending is None:
+            await query.edit_message_text(say(state.lang, "choice_expired"))
+            return
+        markup = meter_choice(
+            key, state.meters, page=int(index[1:]), indices=pending.indices, lang=state.lang
+        )
+        await query.edit_message_reply_markup(reply_markup=markup)
+        return
     choice = state.take_choice(key, update.effective_chat.id)
     meter = _meter_at(state, index)
     if choice is None or meter is None:

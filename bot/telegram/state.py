@@ -53,6 +53,7 @@ class PendingChoice:
     command: str
     args: list[str]
     created: float = field(default_factory=time.monotonic)
+    indices: list[int] | None = None  # the meters a name search found (None = all)
 
 
 class CheckRuns:
@@ -162,6 +163,12 @@ class BotState:
         if choice is None or choice.chat_id != chat_id:
             return None
         return self.pending_choices.pop(key)
+
+    def peek_choice(self, key: str, chat_id: int) -> PendingChoice | None:
+        """The pending choice, left in place (turning a page of meter buttons)."""
+        _expire(self.pending_choices)
+        choice = self.pending_choices.get(key)
+        return choice if choice is not None and choice.chat_id == chat_id else None
 
 
 def _expire(pending: dict[str, Any]) -> None:

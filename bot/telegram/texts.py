@@ -17,6 +17,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/jadwal [meter] [06:00 18:00] — lihat atau atur jadwal cek\n"
             "/isi [meter] <token> — isi token 20 digit (atau tempel saja tokennya)\n"
             "/batas [meter] <kWh> — batas peringatan saldo rendah\n"
+            "/ringkasan — semua meter: saldo, sisa hari, cek terakhir, perangkat\n"
             "/bantuan — pesan ini\n\n"
             "Meter: {meters}"
         ),
@@ -31,6 +32,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/schedule [meter] [06:00 18:00] — show or set the check times\n"
             "/topup [meter] <token> — enter a 20-digit token (or just paste it)\n"
             "/threshold [meter] <kWh> — low-balance alert threshold\n"
+            "/overview — every meter: balance, days left, last check, devices\n"
             "/help — this message\n\n"
             "Meters: {meters}"
         ),
@@ -50,6 +52,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Unknown command {command}. Send /help for the commands.",
     },
     "choose_meter": {"id": "Pilih meter:", "en": "Choose a meter:"},
+    "page_previous": {"id": "‹ Sebelumnya", "en": "‹ Previous"},
+    "page_next": {"id": "Berikutnya › ({page}/{pages})", "en": "Next › ({page}/{pages})"},
     "chosen_meter": {"id": "Meter: {meter}", "en": "Meter: {meter}"},
     "choice_expired": {
         "id": "Pilihan ini sudah tidak berlaku. Kirim perintahnya lagi.",
@@ -301,6 +305,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("jadwal", "Lihat atau atur jadwal cek"),
         ("isi", "Isi token 20 digit"),
         ("batas", "Batas peringatan saldo rendah"),
+        ("ringkasan", "Ringkasan semua meter"),
         ("bantuan", "Daftar perintah"),
     ],
     "en": [
@@ -311,6 +316,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("schedule", "Show or set the check times"),
         ("topup", "Enter a 20-digit token"),
         ("threshold", "Low-balance alert threshold"),
+        ("overview", "Every meter at a glance"),
         ("help", "List the commands"),
     ],
 }
