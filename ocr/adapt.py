@@ -10,7 +10,8 @@ The adaptation is per-character nearest neighbour on image patches: each charact
 of the network's raw guess is cut from the network input at its CTC column and
 compared (normalised correlation, a few pixels of shift) with every reference patch.
 A character below the gate's confidence is accepted only when its nearest reference
-patch carries the same character by a clear margin over every other character. It
+patch carries the same character by a clear margin over every other character, and
+the references also hold the character the network found next likeliest. It
 can turn a refusal into a reading, never a reading into another number: the
 reading is always the network's own guess, and everything else the gate checks
 (a well-formed number, no message, not the display test) still holds.
@@ -24,7 +25,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from ocr.line_model import INPUT_WIDTH, LineGuess, content_width, prepare, read_line
+from ocr.line_model import (
+    ALPHABET,
+    INPUT_WIDTH,
+    LineGuess,
+    content_width,
+    frame_probabilities,
+    prepare,
+    read_line,
+)
 from ocr.locate import rectify
 from ocr.reader import (
     MIN_CHAR_CONFIDENCE,
@@ -92,14 +101,21 @@ class ReferencePatches:
                     patches.append(_patch(prepared, columns))
         return ReferencePatches(tuple(chars), tuple(patches), frozenset(counts))
 
-    def confirms(self, char: str, patch: Patch) -> float | None:
+    def confirms(self, char: str, patch: Patch, rival: str | None = None) -> float | None:
         """The best correlation with a reference patch of ``char`` when it beats every
-        other character's by ``MIN_MARGIN`` and reaches ``MIN_MATCH``; else None."""
+        other character's by ``MIN_MARGIN`` and reaches ``MIN_MATCH``; else None.
+
+        ``rival`` is the character the network found next likeliest: the references
+        must hold it too, or they cannot tell the two apart (a display whose "4" has
+        a frame bar above it looks like a "9" to the network; references without a
+        "4" would confirm the "9")."""
         best: dict[str, float] = {}
         for label, reference in zip(self.chars, self.patches, strict=True):
             best[label] = max(best.get(label, -1.0), _correlation(patch, reference))
         own = best.pop(char, None)
         if own is None or own < MIN_MATCH:
+            return None
+        if rival is not None and rival != char and rival not in best:
             return None
         if best and own - max(best.values()) < MIN_MARGIN:
             return None
@@ -157,6 +173,7 @@ def _adapted(
     if len(references.digit_counts) == 1 and count not in references.digit_counts:
         return _refused(NOT_CONFIRMED, quad)  # a fixed-width display lost or gained a digit
     prepared = prepare(crop)[0, 0]
+    probabilities = frame_probabilities(crop)
     confidences: list[float] = []
     for char, confidence, columns in zip(
         guess.text, guess.char_confidences, guess.char_columns, strict=True
@@ -166,11 +183,29 @@ def _adapted(
             continue
         match = None
         if confidence >= MIN_GUESS:
-            match = references.confirms(char, _patch(prepared, columns))
+            rival = _rival(probabilities, char, columns)
+            match = references.confirms(char, _patch(prepared, columns), rival)
         if match is None:
             return _refused(NOT_CONFIRMED, quad)
         confidences.append(match)
     return _reading(text, guess, confidences, crop, quad)
+
+
+def _rival(
+    probabilities: npt.NDArray[np.float32], char: str, columns: tuple[float, float]
+) -> str | None:
+    """The digit other than ``char`` the network gives most on the character's frames."""
+    frames = probabilities.shape[0]
+    first = max(0, int(columns[0] * frames) - 1)
+    last = min(frames, round(columns[1] * frames) + 1)
+    best, rival = 0.0, None
+    for index, label in enumerate(ALPHABET, start=1):
+        if label == char or not label.isdigit():
+            continue
+        value = float(probabilities[first:last, index].max())
+        if value > best:
+            best, rival = value, label
+    return rival
 
 
 def _against_profile(

@@ -84,3 +84,15 @@ def test_confirms_needs_a_clear_margin() -> None:
     assert refs.confirms("4", one) is None  # no reference of that character
     blend = (one + 0.98 * seven).astype(np.float32)
     assert refs.confirms("1", blend) is None  # as like a 7 as a 1
+
+
+def test_confirms_needs_an_example_of_the_rival_character() -> None:
+    """Between the network's guess and its runner-up, references must hold both: a "9"
+    reference alone cannot tell a barred "4" from a "9"."""
+    rng = np.random.default_rng(2)
+    width = PATCH_WIDTH + 2 * SHIFT
+    nine, one = (rng.normal(size=(32, width)).astype(np.float32) for _ in range(2))
+    refs = ReferencePatches(("9", "1"), (nine, one), frozenset({5}))
+    assert refs.confirms("9", nine, rival="1") is not None
+    assert refs.confirms("9", nine, rival="4") is None
+    assert refs.confirms("9", nine) is not None
