@@ -5,8 +5,8 @@ profile, with the profile's quad only, after one confirmed reading and after thr
 
 Sets: (a) rendered: one ``tokenmeter.sim`` meter style per sequence, the camera
 jittered between shots (aim ±1 %, rotation ±0.5°, light, noise), the balance
-falling; (b) real: lines assembled from one device's real digit cells in
-``../shared/datasets/real-digits`` (``scripts/real_line_data.load_cells``) with a
+falling; (b) real: lines assembled from the real digit cells of one device held out
+from the network's training (``scripts/real_line_data.HELD_OUT``) with a
 layout fixed per sequence (digit count, decimals, gaps, width, margins, backlight),
 so that consecutive photos show one display with other real cells of the same
 digits; each line is set on a fixed spot of a 640×480 photo, shifted ±3 px.
@@ -258,7 +258,7 @@ def main() -> None:
         import real_line_data as rl
 
         if rl.CELLS.is_dir():
-            cells = rl.load_cells()
+            _train, cells = rl.split(rl.load_cells())  # devices the network never saw
             devices = sorted(
                 d
                 for d, c in cells.items()
