@@ -237,6 +237,14 @@ class MeterConfig(Section):
         return MeterProfile(quad=quad, decimals=decimals, flash=self.flash)
 
 
+class BillingConfig(Section):
+    tariff_rp_per_kwh: float = Field(
+        0.0,
+        ge=0,
+        description="Rupiah per kWh for the estimated amounts in exports; 0 = no amounts.",
+    )
+
+
 def _default_meters() -> list[MeterConfig]:
     return [MeterConfig(id="rumah", name="Rumah")]
 
@@ -249,6 +257,7 @@ class Config(Section):
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     topup: TopUpConfig = Field(default_factory=TopUpConfig)
     service: ServiceConfig = Field(default_factory=ServiceConfig)
+    billing: BillingConfig = Field(default_factory=BillingConfig)
     meters: list[MeterConfig] = Field(default_factory=_default_meters, min_length=1)
 
     @field_validator("meters")

@@ -72,6 +72,7 @@ class TelegramDoor:
             checker=core.checks,
             topups=core.topups,
             meters=[meter.to_meter() for meter in core.config.meters],
+            tariff_rp_per_kwh=core.config.billing.tariff_rp_per_kwh,
         )
         self.application = build_application(core.config.telegram, deps)
         self.notifier = TelegramNotifier(self.application)

@@ -17,7 +17,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram import handlers, overview
+from bot.telegram import export, handlers, overview
 from bot.telegram.keyboards import CHOOSE_PATTERN, TOPUP_PATTERN
 from bot.telegram.polling import POLLING_KEY, PollingRequest, PollingWatch, polling_watch
 from bot.telegram.state import STATE_KEY, BotState, TelegramDeps, bot_state
@@ -44,6 +44,7 @@ _COMMANDS = [
     ("isi", "topup", handlers.isi),
     ("batas", "threshold", handlers.batas),
     ("ringkasan", "overview", overview.ringkasan),
+    ("ekspor", "export", export.ekspor),
 ]
 
 

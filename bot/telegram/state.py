@@ -33,6 +33,7 @@ class TelegramDeps:
     topups: TopUps
     meters: list[Meter]
     language: Lang | None = None  # None = telegram.language from the config
+    tariff_rp_per_kwh: float = 0.0  # [billing]: rupiah estimates in /ekspor
 
 
 @dataclass

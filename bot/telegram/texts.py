@@ -18,6 +18,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/isi [meter] <token> — isi token 20 digit (atau tempel saja tokennya)\n"
             "/batas [meter] <kWh> — batas peringatan saldo rendah\n"
             "/ringkasan — semua meter: saldo, sisa hari, cek terakhir, perangkat\n"
+            "/ekspor [meter] [YYYY-MM] — catatan dan pemakaian per bulan (CSV)\n"
             "/bantuan — pesan ini\n\n"
             "Meter: {meters}"
         ),
@@ -33,6 +34,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/topup [meter] <token> — enter a 20-digit token (or just paste it)\n"
             "/threshold [meter] <kWh> — low-balance alert threshold\n"
             "/overview — every meter: balance, days left, last check, devices\n"
+            "/export [meter] [YYYY-MM] — records and monthly usage (CSV)\n"
             "/help — this message\n\n"
             "Meters: {meters}"
         ),
@@ -53,6 +55,14 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "choose_meter": {"id": "Pilih meter:", "en": "Choose a meter:"},
     "page_previous": {"id": "‹ Sebelumnya", "en": "‹ Previous"},
+    "export_usage": {
+        "id": "Gunakan /ekspor [meter] [YYYY-MM | YYYY-MM-DD YYYY-MM-DD].",
+        "en": "Use /export [meter] [YYYY-MM | YYYY-MM-DD YYYY-MM-DD].",
+    },
+    "export_caption": {
+        "id": "Catatan {first} s/d {last} (pemakaian per bulan):",
+        "en": "Records {first} to {last} (usage per month):",
+    },
     "page_next": {"id": "Berikutnya › ({page}/{pages})", "en": "Next › ({page}/{pages})"},
     "chosen_meter": {"id": "Meter: {meter}", "en": "Meter: {meter}"},
     "choice_expired": {
@@ -306,6 +316,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("isi", "Isi token 20 digit"),
         ("batas", "Batas peringatan saldo rendah"),
         ("ringkasan", "Ringkasan semua meter"),
+        ("ekspor", "Ekspor catatan bulan ini (CSV)"),
         ("bantuan", "Daftar perintah"),
     ],
     "en": [
@@ -317,6 +328,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("topup", "Enter a 20-digit token"),
         ("threshold", "Low-balance alert threshold"),
         ("overview", "Every meter at a glance"),
+        ("export", "Export this month's records (CSV)"),
         ("help", "List the commands"),
     ],
 }

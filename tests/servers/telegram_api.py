@@ -1,7 +1,7 @@
 """A local server that speaks the Telegram Bot API wire format, for the bot tests.
 
 ``/bot<token>/<method>`` answers getMe, getUpdates (long polling with ``offset`` and
-``timeout``), sendMessage, sendPhoto (multipart), sendMediaGroup, editMessageText,
+``timeout``), sendMessage, sendPhoto (multipart), sendMediaGroup, sendDocument, editMessageText,
 editMessageCaption, editMessageReplyMarkup, answerCallbackQuery, sendChatAction,
 setMyCommands, getMyCommands, deleteMessage and deleteWebhook. Tests enqueue
 updates (``send_text``, ``press``), can make a method answer 429 with
@@ -407,6 +407,15 @@ class FakeBotApi:
             raise _ApiError("Bad Request: there is no photo in the request")
         photo = [{"file_id": file_id, "file_unique_id": file_id, "width": 640, "height": 480}]
         fields: JSONDict = {"photo": photo}
+        if params.get("caption"):
+            fields["caption"] = str(params["caption"])
+        return self._new_message(params, fields)
+
+    def _m_sendDocument(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
+        if "document" not in files:
+            raise _ApiError("Bad Request: there is no document in the request")
+        file_id = f"document-{next(self._files)}"
+        fields: JSONDict = {"document": {"file_id": file_id, "file_unique_id": file_id}}
         if params.get("caption"):
             fields["caption"] = str(params["caption"])
         return self._new_message(params, fields)

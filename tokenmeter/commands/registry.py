@@ -14,6 +14,7 @@ MODULES = (
     "tokenmeter.commands.serve",  # serve, demo
     "tokenmeter.commands.enrol",  # enrol (read --profile reads with its folder)
     "tokenmeter.commands.overview_cmds",  # status (every meter)
+    "tokenmeter.commands.export_cmds",  # export (records and billing)
     "tokenmeter.commands.profile_cmds",  # setup-camera, correct
 )
 

@@ -76,3 +76,18 @@ async def test_a_name_offers_only_the_rooms_it_matches(kos_bot: Bot) -> None:
     names = [b["text"] for row in rows[:-1] for b in row]
     assert names == ["Kamar 1", *(f"Kamar {n}" for n in range(10, 17))]
     assert rows[-1][0]["text"] == "Berikutnya › (2/2)"
+
+
+async def test_ekspor_sends_the_month_as_a_csv(kos_bot: Bot) -> None:
+    """/ekspor k7: a CSV document of this month's records, the usage in the caption."""
+    await kos_bot.core.checks.check("k7", "cli")
+    api = kos_bot.api
+    api.send_text(OWNER, "/ekspor k7")
+    assert await api.until(lambda: bool(api.calls_of("sendDocument", OWNER)))
+    (sent,) = api.calls_of("sendDocument", OWNER)
+    text = sent.files["document"].decode("utf-8")
+    assert text.startswith("kind,meter,name,time,date,kwh")
+    assert ",k7,Kamar 7," in text and ",k1," not in text
+    assert sent.params["caption"].startswith("Catatan ")
+    (refused,) = await kos_bot.command(OWNER, "/ekspor 2026-13")
+    assert refused.text.startswith("Gunakan /ekspor")
