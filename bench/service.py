@@ -1,11 +1,20 @@
-"""Benchmark of ``tokenmeter serve``: cold start to ready, idle CPU and RSS.
+"""Benchmark of ``tokenmeter serve``: cold start to ready, idle CPU and RSS; with
+``--slot-meters N``, one scheduled slot of N meters told as slot summaries.
 
 Usage: .venv/bin/python bench/service.py [--meters 10] [--idle 30] [--starts 5]
+       .venv/bin/python bench/service.py --slot-meters 200 [--chats 2]
 
 "Ready" is the first ``GET /healthz`` answering 200 ``ok``, measured from the
 moment the process is spawned (interpreter start and imports included). Idle CPU
 and RSS are read from /proc for the service process (the local mosquitto it starts
 is a separate process, reported apart) with N simulated meters and no check due.
+
+The slot run: ``serve`` with N meters (each its own simulated keypad device, the
+cameras one shared simulated meter, the real OCR) all scheduled at the same minute,
+Telegram pointed at the local fake Bot API (``tests/servers/telegram_api.py``) with
+``--chats`` allowed chats. Measured: from the slot time to each chat's summary
+message, the messages each chat got for the slot, and the service's peak RSS
+(sampled every 0.2 s from start-up to the summary).
 """
 
 from __future__ import annotations
@@ -22,7 +31,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.servers
+from tests.servers.telegram_api import FakeBotApi
 
 TOKENMETER = [str(Path(sys.executable).with_name("tokenmeter")), "serve"]
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -66,7 +80,7 @@ def start(config: Path, port: int) -> tuple[subprocess.Popen[bytes], float]:
         stderr=subprocess.DEVNULL,
     )
     while not healthy(port):
-        if proc.poll() is not None or time.perf_counter() - began > 60:
+        if proc.poll() is not None or time.perf_counter() - began > 90:
             raise RuntimeError("the service did not become ready")
         time.sleep(0.01)
     return proc, time.perf_counter() - began
@@ -104,15 +118,92 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def slot_config(
+    directory: Path, meters: int, port: int, api: FakeBotApi, chats: int
+) -> tuple[Path, float]:
+    """A config whose meters are all due at the next minute at least 45 s away;
+    returns it and the slot's time (epoch seconds)."""
+    zone = ZoneInfo("Asia/Jakarta")
+    slot = (datetime.now(zone) + timedelta(seconds=105)).replace(second=0, microsecond=0)
+    lines = [
+        "[store]",
+        f'sqlite_path = "{directory / "tm.db"}"',
+        f'photo_dir = "{directory / "photos"}"',
+        "[service]",
+        f"health_port = {port}",
+        'log_level = "WARNING"',
+        "[telegram]",
+        f'token = "{api.token}"',
+        f'api_base_url = "{api.base_url}"',
+        f"allowed_chats = {list(range(1001, 1001 + chats))}",
+    ]
+    for i in range(meters):
+        lines += [
+            "[[meters]]",
+            f'id = "k{i:03d}"',
+            f'name = "Kamar {i + 1}"',
+            'camera_url = "sim:kos"',
+            f'schedule = ["{slot:%H:%M}"]',
+        ]
+    path = directory / "slot.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, slot.timestamp()
+
+
+def slot_run(meters: int, chats: int) -> None:
+    """One slot of ``meters`` meters with summaries: time to summary, messages, RSS."""
+    with tempfile.TemporaryDirectory() as tmp, FakeBotApi() as api:
+        port = free_port()
+        config, slot_at = slot_config(Path(tmp), meters, port, api, chats)
+        proc, took = start(config, port)
+        peak = rss_mb(proc.pid)
+        try:
+            wait = slot_at - time.time()
+            print(f"{meters} meters: cold start to ready {took:.2f} s; slot in {wait:.0f} s")
+            summaries: dict[int, float] = {}
+            deadline = slot_at + 120
+            while len(summaries) < chats and time.time() < deadline:
+                for call in api.calls_of("sendMessage"):
+                    if "Cek terjadwal" in call.text and call.chat_id not in summaries:
+                        summaries[int(call.chat_id or 0)] = time.time()
+                peak = max(peak, rss_mb(proc.pid))
+                time.sleep(0.2)
+            time.sleep(3)  # anything sent late would count against "one message"
+            peak = max(peak, rss_mb(proc.pid))
+        finally:
+            stop(proc)
+        for chat in range(1001, 1001 + chats):
+            sent = [
+                c
+                for c in api.calls
+                if c.ok
+                and c.chat_id == chat
+                and c.method.startswith("send")
+                and c.method != "sendChatAction"
+            ]
+            summary = next((c.text for c in sent if "Cek terjadwal" in c.text), "(none)")
+            after = summaries.get(chat, float("nan")) - slot_at
+            print(
+                f"chat {chat}: summary {after:.1f} s after the slot; {len(sent)} message(s)"
+                f" ({', '.join(sorted({c.method for c in sent}))}): {summary[:160]}"
+            )
+        print(f"peak RSS {peak:.0f} MB (service process; local mosquitto apart)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--meters", type=int, default=10)
     parser.add_argument("--idle", type=float, default=30.0)
     parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--slot-meters", type=int, default=0, help="Run one slot of N meters.")
+    parser.add_argument("--chats", type=int, default=2, help="Allowed chats in the slot run.")
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
+    if args.slot_meters:
+        slot_run(args.slot_meters, args.chats)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         for meters in sorted({1, args.meters}):
             directory = Path(tmp) / f"m{meters}"
