@@ -36,8 +36,9 @@ class TopicWatcher:
             return list(self.messages)
 
     def keys(self) -> list[object]:
-        """The ``keys`` field of every message (keypad commands)."""
-        return [message.get("keys") for message in self.all()]
+        """The ``keys`` of every keypad command that types something; queries and
+        probes (empty ``keys``, ``enter`` false) press nothing and are left out."""
+        return [message.get("keys") for message in self.all() if message.get("keys")]
 
     def stop(self) -> None:
         self.client.disconnect()

@@ -21,6 +21,7 @@ from tokenmeter.devices.mqtt import MqttLink
 from tokenmeter.events import EventBus
 from tokenmeter.services.check import CheckService
 from tokenmeter.services.topup import TopUpService
+from tokenmeter.services.topup_vault import TokenVault
 from tokenmeter.sim.keypad_device import SimulatedKeypadDevice
 from tokenmeter.sim.meter import SimulatedMeter
 from tokenmeter.store.base import Store
@@ -167,7 +168,8 @@ def build_core(config: Config, *, sim: SimOptions | None = None) -> Core:
     )
     keypad = KeypadLink(mqtt, store, bus)
     checks = CheckService(config, store, camera, bus)
-    topups = TopUpService(config, store, keypad, checks, bus)
+    vault = TokenVault(config.store.sqlite_path.parent)  # the key is never in the store
+    topups = TopUpService(config, store, keypad, checks, bus, vault)
     return Core(
         config=config,
         store=store,

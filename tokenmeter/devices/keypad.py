@@ -5,6 +5,10 @@ Topics (DESIGN.md): ``{p}/{meter}/keypad/cmd`` ``{"id","keys","enter","ts"}`` Qo
 ``{p}/{meter}/status`` ``{"online",...}`` (the last will says offline). Payloads that
 are not what the firmware sends are logged and ignored. Paho calls back on its own
 thread; everything is handed to the asyncio loop given to ``start``.
+
+The retained status is a hint, not proof: a broker that dies takes the keypad's last
+will with it, and the status it had stays "online". ``probe`` is the proof: a query
+about a fresh id, which only a keypad that is there now answers (``unknown_id``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tokenmeter.devices.mqtt import MqttLink
-from tokenmeter.domain import DeviceStatus, utcnow
+from tokenmeter.domain import DeviceStatus, new_id, utcnow
 from tokenmeter.events import DeviceChanged, EventBus
 from tokenmeter.store.base import Store
 
@@ -27,7 +31,10 @@ KEYPAD = "keypad"
 _KEPT_RESULTS = 200
 
 StatusListener = Callable[[str, DeviceStatus], Awaitable[None]]
-"""Called on the loop with ``(meter_id, status)`` when a keypad's status changes."""
+"""Called on the loop with ``(meter_id, status)`` for every status message of a keypad."""
+ResultListener = Callable[[str, "KeypadResult"], Awaitable[None]]
+"""Called on the loop with ``(meter_id, result)`` for every command result (probes aside)."""
+PROBE_PREFIX = "probe-"
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,7 @@ class KeypadLink:
         self._waiters: dict[tuple[str, str], list[asyncio.Future[KeypadResult]]] = {}
         self._results: OrderedDict[tuple[str, str], KeypadResult] = OrderedDict()
         self._listeners: list[StatusListener] = []
+        self._result_listeners: list[ResultListener] = []
         self._reconnect_listeners: list[Callable[[], Awaitable[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -88,13 +96,35 @@ class KeypadLink:
         self.mqtt.on_connection_change(self._on_connection)
 
     def on_status(self, listener: StatusListener) -> None:
+        """Called for every status message of a keypad, changed or not."""
         self._listeners.append(listener)
+
+    def on_result(self, listener: ResultListener) -> None:
+        """Called for every result, also one that nobody waits for any more (a late one)."""
+        self._result_listeners.append(listener)
 
     def on_reconnect(self, listener: Callable[[], Awaitable[None]]) -> None:
         """Called on the loop each time the PC's link reconnects to the broker."""
         self._reconnect_listeners.append(listener)
 
     # -- status ---------------------------------------------------------------
+    def known_offline(self, meter_id: str) -> bool:
+        """The keypad said it is offline (retained status or last will)."""
+        status = self._online.get(meter_id)
+        return status is not None and not status.online
+
+    async def probe(self, meter_id: str, timeout: float) -> bool:
+        """Whether the keypad answers now: a query about a fresh id (nothing is pressed),
+        answered ``unknown_id`` by a keypad that is there. Survives a broker restart,
+        unlike the retained status."""
+        probe_id = new_id(PROBE_PREFIX)
+        self.send(meter_id, probe_id, "", enter=False)
+        answered = await self.result(meter_id, probe_id, timeout) is not None
+        self._results.pop((meter_id, probe_id), None)
+        if not answered:
+            log.info("keypad of %s did not answer a probe within %.0f s", meter_id, timeout)
+        return answered
+
     def is_online(self, meter_id: str) -> bool:
         status = self._online.get(meter_id)
         return status is not None and status.online
@@ -113,8 +143,21 @@ class KeypadLink:
     def send(self, meter_id: str, command_id: str, keys: str, *, enter: bool = True) -> None:
         """Publish one keypad command (QoS 1; paho keeps it while disconnected)."""
         payload = {"id": command_id, "keys": keys, "enter": enter, "ts": utcnow().isoformat()}
+        self._results.pop((meter_id, command_id), None)  # wait for the answer to this one
         self.mqtt.publish(meter_id, "keypad/cmd", payload, qos=1)
-        log.info("keypad command %s sent to %s (%d keys)", command_id, meter_id, len(keys))
+        if keys or enter:
+            log.info("keypad command %s sent to %s (%d keys)", command_id, meter_id, len(keys))
+        else:
+            log.debug("keypad of %s asked about %s", meter_id, command_id)
+
+    def query(self, meter_id: str, command_id: str) -> None:
+        """Ask the keypad about a command id: it answers its earlier result, or
+        ``unknown_id`` when it never received it; nothing is pressed."""
+        self.send(meter_id, command_id, "", enter=False)
+
+    def known_result(self, meter_id: str, command_id: str) -> KeypadResult | None:
+        """The last answer received for this command id, if any."""
+        return self._results.get((meter_id, command_id))
 
     async def result(self, meter_id: str, command_id: str, timeout: float) -> KeypadResult | None:
         """The answer to a command (it may already have arrived), or None on timeout."""
@@ -168,23 +211,36 @@ class KeypadLink:
         for future in self._waiters.pop(key, []):
             if not future.done():
                 future.set_result(result)
+        if not result.id.startswith(PROBE_PREFIX):
+            for listener in list(self._result_listeners):
+                self._spawn(self._call_result_listener(listener, meter_id, result))
+
+    async def _call_result_listener(
+        self, listener: ResultListener, meter_id: str, result: KeypadResult
+    ) -> None:
+        try:
+            await listener(meter_id, result)
+        except Exception:
+            log.exception("keypad result listener failed")
 
     def _status_changed(self, meter_id: str, status: DeviceStatus) -> None:
         before = self._online.get(meter_id)
         self._online[meter_id] = status
         self._status_seen.setdefault(meter_id, asyncio.Event()).set()
-        if before is not None and before.online == status.online:
-            return
-        log.info("keypad of %s is %s", meter_id, "online" if status.online else "offline")
-        self._spawn(self._announce(meter_id, status))
+        changed = before is None or before.online != status.online
+        if changed:
+            log.info("keypad of %s is %s", meter_id, "online" if status.online else "offline")
+        self._spawn(self._announce(meter_id, status, changed))
 
-    async def _announce(self, meter_id: str, status: DeviceStatus) -> None:
-        if self.store is not None:
+    async def _announce(self, meter_id: str, status: DeviceStatus, changed: bool) -> None:
+        """Store and publish a change; tell the listeners of every status message (a
+        keypad that says "online" again after a broker restart is news to them too)."""
+        if changed and self.store is not None:
             try:
                 await asyncio.to_thread(self.store.set_device_status, meter_id, status)
             except Exception:
                 log.exception("storing the keypad status of %s failed", meter_id)
-        if self.bus is not None:
+        if changed and self.bus is not None:
             await self.bus.publish(DeviceChanged(meter_id, status))
         for listener in list(self._listeners):
             try:

@@ -156,7 +156,7 @@ async def test_used_token_is_refused(rig: Rig) -> None:
         await rig.core.topups.check_token("rumah", spaced)
     assert checked.value.reason == "already_used"
     assert len(rig.core.store.list_topups("rumah")) == 1
-    assert rig.device.commands_received == 1
+    assert rig.device.commands_pressed == 1  # besides it, only probes (nothing pressed)
 
 
 async def test_queued_while_offline_then_sent_on_return(rig: Rig) -> None:
