@@ -21,7 +21,7 @@ from tokenmeter.events import (
     TopUpChanged,
 )
 from tokenmeter.slot_summary import summary_text
-from tokenmeter.texts import Lang, error_sentence, format_kwh
+from tokenmeter.texts import Lang, error_sentence, format_kwh, topup_no_answer
 
 _WORDS: dict[str, dict[Lang, str]] = {
     "balance": {"id": "Sisa token {kwh} kWh", "en": "Balance {kwh} kWh"},
@@ -101,6 +101,8 @@ def check_line(outcome: CheckOutcome, lang: Lang = "id") -> str:
 
 def topup_line(name: str, topup: TopUp, lang: Lang = "id") -> str:
     """One line for a top-up's status; only the masked token appears."""
+    if topup.status is TopUpStatus.SENT and topup.error == "no_answer":
+        return f"[{name}] " + topup_no_answer(topup.masked, lang)
     template = _TOPUP[topup.status][lang]
     return f"[{name}] " + template.format(
         masked=topup.masked,

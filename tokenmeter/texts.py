@@ -93,6 +93,19 @@ _TOKEN_REASONS: dict[str, dict[str, str]] = {
 }
 
 
+_TOPUP_NO_ANSWER: dict[str, str] = {
+    "id": "Keypad tidak menjawab: belum pasti token {masked} sudah diketik. Token disimpan "
+    "dan ditanyakan lagi ke keypad saat tersambung; tidak akan diketik dua kali.",
+    "en": "The keypad did not answer: it is not known yet whether token {masked} was typed. "
+    "It is kept and the keypad is asked again when it is back; it is never typed twice.",
+}
+
+
+def topup_no_answer(masked: str, lang: Lang = "id") -> str:
+    """A top-up sent without an answer from the keypad (``SENT``, ``no_answer``): open."""
+    return _TOPUP_NO_ANSWER[lang].format(masked=masked)
+
+
 def format_number(value: float, decimals: int, lang: Lang = "id") -> str:
     """``value`` with ``decimals`` places and thousands grouped in the language's way:
     ``1.234,5`` in Indonesian, ``1,234.5`` in English."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tokenmeter.domain import TopUp, TopUpStatus
 from tokenmeter.errors import TokenmeterError
-from tokenmeter.texts import Lang, error_sentence, format_kwh
+from tokenmeter.texts import Lang, error_sentence, format_kwh, topup_no_answer
 
 STATE_REJECTED = "REJECTED"
 """V3 when a token is refused before anything is typed."""
@@ -61,6 +61,8 @@ _BALANCE: dict[Lang, str] = {
 
 def topup_status_text(topup: TopUp, lang: Lang = "id") -> str:
     """One sentence for V1 describing where a top-up stands."""
+    if topup.status is TopUpStatus.SENT and topup.error == "no_answer":
+        return topup_no_answer(topup.masked, lang)
     text = _TOPUP[topup.status][lang].format(masked=topup.masked)
     if topup.status is TopUpStatus.CONFIRMED and topup.credit is not None:
         text += _CREDIT[lang].format(

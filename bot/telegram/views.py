@@ -22,11 +22,12 @@ from tokenmeter.domain import (
     ReadingStatus,
     Schedule,
     TopUp,
+    TopUpStatus,
     utcnow,
 )
 from tokenmeter.errors import CameraUnavailable, TokenmeterError, Unreadable
 from tokenmeter.events import CheckOutcome
-from tokenmeter.texts import Lang, error_sentence, format_kwh
+from tokenmeter.texts import Lang, error_sentence, format_kwh, topup_no_answer
 
 CAPTION_LIMIT = 1024  # Telegram's photo caption limit
 
@@ -150,6 +151,8 @@ def schedule_text(
 
 def topup_text(meter: Meter, topup: TopUp, lang: Lang) -> str:
     """One top-up's current state, for the message that is edited as it moves."""
+    if topup.status is TopUpStatus.SENT and topup.error == "no_answer":
+        return f"{meter.name}: ⚠️ {topup_no_answer(topup.masked, lang)}"
     template = TOPUP_STATES.get(str(topup.status), TOPUP_STATES["PENDING"])[lang]
     error = f" ({topup.error})" if topup.error else ""
     body = template.format(

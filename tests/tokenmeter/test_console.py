@@ -60,6 +60,16 @@ def test_topup_lines_show_only_the_masked_token() -> None:
     assert "+50,00 kWh" in topup_line("Rumah", confirmed)
 
 
+def test_sent_without_an_answer_is_not_called_typed() -> None:
+    """SENT with no keypad answer says it is not known whether it was typed."""
+    topup = TopUp(
+        "t1", "rumah", utcnow(), mask_token(TOKEN), "h", TopUpStatus.SENT, "cli", error="no_answer"
+    )
+    line = topup_line("Rumah", topup, "en")
+    assert "not known yet whether token ****-****-****-****-7890 was typed" in line
+    assert "is being typed" not in line
+
+
 async def test_notifier_prints_one_line_per_event() -> None:
     """Low balance, device, beep and top-up events each print one line."""
     out = io.StringIO()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from tokenmeter.console import check_line
 from tokenmeter.domain import ReadingStatus, TopUpStatus
 from tokenmeter.events import CheckCompleted, Event, TopUpChanged
-from tokenmeter.texts import Lang, format_kwh
+from tokenmeter.texts import Lang, format_kwh, topup_no_answer
 
 TOPUP_SOURCE = "topup"  # the source of the checks a top-up makes
 
@@ -62,6 +62,8 @@ class TopUpStages:
         if topup.status is TopUpStatus.PENDING:
             self._typing = False
             self.say(_WORDS["pending"][self.lang].format(meter=name, masked=topup.masked))
+        elif topup.status is TopUpStatus.SENT and topup.error == "no_answer":
+            self.say(topup_no_answer(topup.masked, self.lang))
         elif topup.status is TopUpStatus.SENT:
             self._typing = True
             self.say(_WORDS["sent"][self.lang].format(meter=name, masked=topup.masked))
