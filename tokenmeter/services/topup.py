@@ -113,10 +113,8 @@ class TopUpService:
         for meter_config in self.config.meters:
             meter = meter_config.to_meter()
             for topup in await asyncio.to_thread(self.store.list_topups, meter.id, OPEN):
-                if topup.id not in self._digits and self.vault is not None:
-                    digits = await self._vault_call(self.vault.get, meter.id, topup.id)
-                    if isinstance(digits, str):
-                        self._digits[topup.id] = digits
+                if topup.id not in self._digits:
+                    await self._recall(meter, topup.id)
                 if topup.id not in self._tasks:
                     await self._announce(meter, topup)
                 self._launch(meter, topup.id)
@@ -544,15 +542,26 @@ class TopUpService:
                 self.keypad.send(meter_id, topup_id, digits, enter=bool(digits))
 
     async def _retry_open(self, which: Callable[[str], bool]) -> None:
-        """Drive again the top-ups still open: queued ones with their digits, and
-        sent ones without an answer (asked about by id)."""
+        """Drive again the top-ups still open: queued ones with their digits (also one
+        another process, e.g. ``tokenmeter topup``, left queued in the vault), and sent
+        ones without an answer (asked about by id). Compare-and-set keeps two
+        processes from both sending one."""
         for meter_config in self.config.meters:
             if not which(meter_config.id):
                 continue
             meter = meter_config.to_meter()
             for topup in await asyncio.to_thread(self.store.list_topups, meter.id, OPEN):
+                if topup.status is TopUpStatus.QUEUED and topup.id not in self._digits:
+                    await self._recall(meter, topup.id)
                 if topup.status is TopUpStatus.SENT or topup.id in self._digits:
                     self._launch(meter, topup.id)
+
+    async def _recall(self, meter: Meter, topup_id: str) -> None:
+        """Load the digits of a top-up from the vault into memory, when kept there."""
+        if self.vault is not None:
+            digits = await self._vault_call(self.vault.get, meter.id, topup_id)
+            if isinstance(digits, str):
+                self._digits[topup_id] = digits
 
     async def _result_arrived(self, meter_id: str, result: KeypadResult) -> None:
         """A keypad result, maybe one nobody waits for any more: settle its top-up."""
