@@ -16,6 +16,7 @@ MODULES = (
     "tokenmeter.commands.overview_cmds",  # status (every meter)
     "tokenmeter.commands.export_cmds",  # export (records and billing)
     "tokenmeter.commands.profile_cmds",  # setup-camera, correct
+    "tokenmeter.commands.meter_cmds",  # meter add|remove|rename|list|import
 )
 
 

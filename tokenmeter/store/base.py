@@ -42,6 +42,22 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def list_meters(self) -> list[Meter]: ...
 
+    # -- meters kept as data (``tokenmeter meter add|import``) ---------------------------
+    @abc.abstractmethod
+    def register_meter(self, meter: Meter) -> None:
+        """Write the meter's config and mark it as kept in the store
+        (``/meter_registry/{id}``), so it is a meter without a ``[[meters]]`` block."""
+
+    @abc.abstractmethod
+    def unregister_meter(self, meter_id: str) -> bool:
+        """Remove the mark only; the config, schedule and history stay. False when the
+        meter was not marked."""
+
+    @abc.abstractmethod
+    def registered_meters(self) -> list[Meter]:
+        """The marked meters with their stored configs, by id (a mark without a config
+        is skipped)."""
+
     # -- profiles -------------------------------------------------------------
     @abc.abstractmethod
     def get_profile(self, meter_id: str) -> MeterProfile | None:

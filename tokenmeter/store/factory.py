@@ -8,6 +8,7 @@ from dataclasses import replace
 from tokenmeter.config import Config
 from tokenmeter.domain import Schedule
 from tokenmeter.errors import StoreUnavailable
+from tokenmeter.meter_registry import merge_registered_quietly
 from tokenmeter.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,9 @@ def open_store(config: Config, *, seed: bool = True) -> Store:
 
     With ``seed`` the ``[[meters]]`` are written as meter configs and each
     meter's ``schedule`` is stored when the store has none yet (after that the
-    store is the truth, changed with ``tokenmeter schedule set`` or the apps).
+    store is the truth, changed with ``tokenmeter schedule set`` or the apps). Then
+    the meters kept in the store (``tokenmeter meter add|import``) are appended to
+    ``config.meters``; a ``[[meters]]`` block wins for an id in both (a warning).
     """
     store: Store
     if config.store.backend == "firebase":
@@ -41,6 +44,7 @@ def open_store(config: Config, *, seed: bool = True) -> Store:
         except BaseException:
             store.close()
             raise
+        merge_registered_quietly(config, store)  # meters added with `tokenmeter meter add`
     return store
 
 

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -262,6 +262,27 @@ class FirebaseStore(Store):
 
     def list_meters(self) -> list[Meter]:
         meters = [self.get_meter(meter_id) for meter_id in self.meter_ids()]
+        return [meter for meter in meters if meter is not None]
+
+    # -- meters kept as data -----------------------------------------------------------
+    def register_meter(self, meter: Meter) -> None:
+        added = {"added": ts_text(datetime.now(UTC))}
+        changes: dict[str, Any] = {f"meters/{meter.id}/config": meter_to_dict(meter)}
+        if self._read("registry", lambda: self._ref(f"meter_registry/{meter.id}").get()) is None:
+            changes[f"meter_registry/{meter.id}"] = added
+        self._must_write("meter", lambda: self._root.update(changes))
+
+    def unregister_meter(self, meter_id: str) -> bool:
+        ref = self._ref(f"meter_registry/{meter_id}")
+        if self._read("registry", ref.get) is None:
+            return False
+        self._must_write("registry", ref.delete)
+        return True
+
+    def registered_meters(self) -> list[Meter]:
+        data = self._read("registry", lambda: self._ref("meter_registry").get(shallow=True))
+        ids = sorted(data) if isinstance(data, dict) else []
+        meters = [self.get_meter(meter_id) for meter_id in ids]
         return [meter for meter in meters if meter is not None]
 
     # -- profiles ------------------------------------------------------------------------

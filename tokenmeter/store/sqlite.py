@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +141,31 @@ class SqliteStore(Store):
 
     def list_meters(self) -> list[Meter]:
         rows = self._read("SELECT id, name, timezone, low_kwh, camera_url FROM meters ORDER BY id")
+        return [Meter(*row) for row in rows]
+
+    # -- meters kept as data ---------------------------------------------------------
+    def register_meter(self, meter: Meter) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO meters (id, name, timezone, low_kwh, camera_url)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (meter.id, meter.name, meter.timezone, meter.low_kwh, meter.camera_url),
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO meter_registry (meter_id, added) VALUES (?, ?)",
+                (meter.id, ts_text(datetime.now(UTC))),
+            )
+
+    def unregister_meter(self, meter_id: str) -> bool:
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM meter_registry WHERE meter_id = ?", (meter_id,))
+            return cursor.rowcount > 0
+
+    def registered_meters(self) -> list[Meter]:
+        rows = self._read(
+            "SELECT m.id, m.name, m.timezone, m.low_kwh, m.camera_url FROM meter_registry r"
+            " JOIN meters m ON m.id = r.meter_id ORDER BY m.id"
+        )
         return [Meter(*row) for row in rows]
 
     # -- profiles --------------------------------------------------------------------

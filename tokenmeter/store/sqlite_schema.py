@@ -54,6 +54,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
             meter_id TEXT NOT NULL, id TEXT NOT NULL, ts TEXT NOT NULL, text TEXT NOT NULL,
             source TEXT NOT NULL, png BLOB NOT NULL, PRIMARY KEY (meter_id, id))""",
     ),
+    # 3: meters kept as data (tokenmeter meter add|import): which meters the store owns
+    ("CREATE TABLE meter_registry (meter_id TEXT PRIMARY KEY, added TEXT NOT NULL)",),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
