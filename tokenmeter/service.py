@@ -25,6 +25,7 @@ from tokenmeter.domain import ReadingStatus, Schedule
 from tokenmeter.errors import StoreUnavailable
 from tokenmeter.events import CheckCompleted, Event, Notifier, NotifierQueue
 from tokenmeter.health import HealthServer
+from tokenmeter.services.camera_setup import CameraSetup
 from tokenmeter.slot_summary import SlotBatcher
 from tokenmeter.store.factory import seed_store
 
@@ -73,6 +74,8 @@ class TelegramDoor:
             topups=core.topups,
             meters=[meter.to_meter() for meter in core.config.meters],
             tariff_rp_per_kwh=core.config.billing.tariff_rp_per_kwh,
+            profiles=core.checks.profiles,  # /koreksi: the profiles checks read with
+            camera_setup=CameraSetup(core.checks),  # /atur
         )
         self.application = build_application(core.config.telegram, deps)
         self.notifier = TelegramNotifier(self.application)

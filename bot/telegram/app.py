@@ -17,9 +17,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram import export, handlers, overview
+from bot.telegram import export, handlers, overview, profile_handlers
 from bot.telegram.keyboards import CHOOSE_PATTERN, TOPUP_PATTERN
 from bot.telegram.polling import POLLING_KEY, PollingRequest, PollingWatch, polling_watch
+from bot.telegram.profile_commands import SETUP_PATTERN
 from bot.telegram.state import STATE_KEY, BotState, TelegramDeps, bot_state
 from bot.telegram.texts import COMMANDS
 from tokenmeter.config import TelegramConfig
@@ -45,6 +46,8 @@ _COMMANDS = [
     ("batas", "threshold", handlers.batas),
     ("ringkasan", "overview", overview.ringkasan),
     ("ekspor", "export", export.ekspor),
+    ("atur", "setup", profile_handlers.atur),
+    ("koreksi", "correct", profile_handlers.koreksi),
 ]
 
 
@@ -96,9 +99,15 @@ def build_application(config: TelegramConfig, deps: TelegramDeps) -> BotApplicat
         names = [indonesian] if indonesian == english else [indonesian, english]
         application.add_handler(CommandHandler(names, callback))
     application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
+    # A bare number may answer a setup photo (/atur); otherwise it is plain text.
+    value = filters.TEXT & ~filters.COMMAND & filters.Regex(profile_handlers.VALUE_PATTERN)
+    application.add_handler(MessageHandler(value, profile_handlers.setup_value))
     application.add_handler(MessageHandler(filters.TEXT, handlers.text_message))
     application.add_handler(CallbackQueryHandler(handlers.choose_meter, pattern=CHOOSE_PATTERN))
     application.add_handler(CallbackQueryHandler(handlers.confirm_topup, pattern=TOPUP_PATTERN))
+    application.add_handler(
+        CallbackQueryHandler(profile_handlers.setup_button, pattern=SETUP_PATTERN)
+    )
     application.add_error_handler(handlers.on_error)
     return application
 

@@ -19,6 +19,7 @@ from telegram.error import TelegramError
 
 from bot.telegram.charts import chart_title, render_chart, usable
 from bot.telegram.keyboards import topup_confirmation
+from bot.telegram.profile_commands import correct_reading, setup_camera
 from bot.telegram.state import BotState, PendingTopUp
 from bot.telegram.texts import format_number, say
 from bot.telegram.views import history_html, outcome_caption, schedule_text, status_text
@@ -210,6 +211,8 @@ RUNNERS: dict[str, Command] = {
     "jadwal": Command(schedule, takes_args=True),
     "isi": Command(ask_topup, takes_args=True),
     "batas": Command(low_limit, takes_args=True),
+    "atur": Command(setup_camera, takes_args=False),
+    "koreksi": Command(correct_reading, takes_args=True),
 }
 
 

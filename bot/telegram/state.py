@@ -16,12 +16,15 @@ from bot.telegram.progress import TopUpProgress
 from tokenmeter.domain import Meter
 from tokenmeter.events import CheckOutcome
 from tokenmeter.services.api import Checker, TopUps
+from tokenmeter.services.camera_setup import CameraSetup, SetupShot
+from tokenmeter.services.profiles import ProfileService
 from tokenmeter.store.base import Store
 from tokenmeter.texts import Lang
 
 STATE_KEY = "tokenmeter"
 PENDING_TTL_S = 10 * 60  # a confirmation or meter choice older than this is refused
 MAX_REFUSED = 10_000
+MAX_SETUPS = 32  # setup photos kept at once (each holds a decoded camera frame)
 
 
 @dataclass
@@ -34,6 +37,8 @@ class TelegramDeps:
     meters: list[Meter]
     language: Lang | None = None  # None = telegram.language from the config
     tariff_rp_per_kwh: float = 0.0  # [billing]: rupiah estimates in /ekspor
+    profiles: ProfileService | None = None  # /koreksi; None: the command says it is missing
+    camera_setup: CameraSetup | None = None  # /atur; None: the command says it is missing
 
 
 @dataclass
@@ -55,6 +60,59 @@ class PendingChoice:
     args: list[str]
     created: float = field(default_factory=time.monotonic)
     indices: list[int] | None = None  # the meters a name search found (None = all)
+
+
+@dataclass
+class PendingSetup:
+    """A setup photo waiting for "Benar", "Ulang" or the value typed by the owner."""
+
+    chat_id: int
+    shot: SetupShot
+    message_id: int = 0  # the overlay photo's message, once sent
+    created: float = field(default_factory=time.monotonic)
+
+
+class PendingSetups:
+    """The setup photos shown to chats, by random key; one per chat (a new /atur
+    replaces the chat's previous photo), at most ``MAX_SETUPS``, none older than
+    ``PENDING_TTL_S``."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, PendingSetup] = {}
+
+    def keep(self, pending: PendingSetup) -> str:
+        """Remember a shot for its chat; return the random key for the buttons."""
+        _expire(self._by_key)
+        for key in [k for k, v in self._by_key.items() if v.chat_id == pending.chat_id]:
+            del self._by_key[key]
+        while len(self._by_key) >= MAX_SETUPS:
+            del self._by_key[next(iter(self._by_key))]
+        key = secrets.token_urlsafe(6)
+        self._by_key[key] = pending
+        return key
+
+    def get(self, key: str, chat_id: int) -> PendingSetup | None:
+        """The shot under ``key``, only for the chat it was shown to, if still fresh."""
+        _expire(self._by_key)
+        pending = self._by_key.get(key)
+        return pending if pending is not None and pending.chat_id == chat_id else None
+
+    def latest(
+        self, chat_id: int, message_id: int | None = None
+    ) -> tuple[str, PendingSetup] | None:
+        """The chat's shot (the one in message ``message_id`` when given), with its key."""
+        _expire(self._by_key)
+        for key, pending in self._by_key.items():
+            if pending.chat_id == chat_id and message_id in (None, pending.message_id):
+                return key, pending
+        return None
+
+    def take(self, key: str, chat_id: int) -> PendingSetup | None:
+        """Hand out the shot once (a second press of "Benar" finds nothing)."""
+        pending = self.get(key, chat_id)
+        if pending is not None:
+            del self._by_key[key]
+        return pending
 
 
 class CheckRuns:
@@ -108,6 +166,7 @@ class BotState:
     pending_choices: dict[str, PendingChoice] = field(default_factory=dict)
     checks: CheckRuns = field(default_factory=CheckRuns)
     progress: TopUpProgress = field(default_factory=TopUpProgress)
+    setups: PendingSetups = field(default_factory=PendingSetups)
 
     @property
     def meters(self) -> list[Meter]:

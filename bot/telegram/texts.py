@@ -19,6 +19,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/batas [meter] <kWh> — batas peringatan saldo rendah\n"
             "/ringkasan — semua meter: saldo, sisa hari, cek terakhir, perangkat\n"
             "/ekspor [meter] [YYYY-MM] — catatan dan pemakaian per bulan (CSV)\n"
+            "/atur [meter] — atur kamera: foto dengan kotak layar, lalu konfirmasi angkanya\n"
+            "/koreksi 123,45 [meter] — koreksi pembacaan terakhir dengan angka di layar\n"
             "/bantuan — pesan ini\n\n"
             "Meter: {meters}"
         ),
@@ -35,6 +37,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/threshold [meter] <kWh> — low-balance alert threshold\n"
             "/overview — every meter: balance, days left, last check, devices\n"
             "/export [meter] [YYYY-MM] — records and monthly usage (CSV)\n"
+            "/setup [meter] — aim the camera: a photo with the display's box, then confirm\n"
+            "/correct 123.45 [meter] — correct the last reading with the displayed number\n"
             "/help — this message\n\n"
             "Meters: {meters}"
         ),
@@ -317,6 +321,8 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("batas", "Batas peringatan saldo rendah"),
         ("ringkasan", "Ringkasan semua meter"),
         ("ekspor", "Ekspor catatan bulan ini (CSV)"),
+        ("atur", "Atur kamera meter"),
+        ("koreksi", "Koreksi pembacaan terakhir"),
         ("bantuan", "Daftar perintah"),
     ],
     "en": [
@@ -329,6 +335,8 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("threshold", "Low-balance alert threshold"),
         ("overview", "Every meter at a glance"),
         ("export", "Export this month's records (CSV)"),
+        ("setup", "Aim the meter's camera"),
+        ("correct", "Correct the last reading"),
         ("help", "List the commands"),
     ],
 }

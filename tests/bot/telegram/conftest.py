@@ -17,6 +17,7 @@ from tests.servers.telegram_api import ApiCall, FakeBotApi
 from tokenmeter.app import Core, SimOptions, build_core
 from tokenmeter.config import Config, TelegramConfig
 from tokenmeter.devices.broker import LocalBroker
+from tokenmeter.services.camera_setup import CameraSetup
 
 OWNER = 1001  # an allowed private chat
 SECOND_OWNER = 1002
@@ -92,6 +93,8 @@ async def running_bot(
         checker=core.checks,
         topups=core.topups,
         meters=[m.to_meter() for m in config.meters],
+        profiles=core.checks.profiles,
+        camera_setup=CameraSetup(core.checks),
     )
     app = build_application(telegram, deps)
     notifier = TelegramNotifier(app)
