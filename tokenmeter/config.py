@@ -58,6 +58,9 @@ class StoreConfig(Section):
     )
     photo_dir: Path = Field(Path("data/photos"), description="Where check photos are kept.")
     photos_keep: int = Field(50, ge=1, description="Photos kept per meter; older ones deleted.")
+    photos_max_days: int = Field(
+        90, ge=0, description="Photos older than this many days are deleted; 0 = no age limit."
+    )
 
 
 class MqttConfig(Section):

@@ -17,6 +17,7 @@ MODULES = (
     "tokenmeter.commands.export_cmds",  # export (records and billing)
     "tokenmeter.commands.profile_cmds",  # setup-camera, correct
     "tokenmeter.commands.meter_cmds",  # meter add|remove|rename|list|import
+    "tokenmeter.commands.backup_cmds",  # backup, restore
 )
 
 

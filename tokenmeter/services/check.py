@@ -79,7 +79,9 @@ class CheckService:
         self.reader = reader
         self.profiles = profiles or ProfileService(config, store)
         self.profile_reader = profile_reader or self.profiles.read
-        self.photos = PhotoKeeper(config.store.photo_dir, config.store.photos_keep)
+        self.photos = PhotoKeeper(
+            config.store.photo_dir, config.store.photos_keep, config.store.photos_max_days
+        )
         self._slots = asyncio.Semaphore(config.checks.concurrency)
         self._locks: dict[str, asyncio.Lock] = {}
         self._inflight: dict[str, asyncio.Future[CheckOutcome]] = {}
