@@ -20,6 +20,7 @@ from tokenmeter.devices.keypad import KeypadLink
 from tokenmeter.devices.mqtt import MqttLink
 from tokenmeter.events import EventBus
 from tokenmeter.services.check import CheckService
+from tokenmeter.services.device_alerts import DeviceAlerts
 from tokenmeter.services.topup import TopUpService
 from tokenmeter.services.topup_vault import TokenVault
 from tokenmeter.sim.keypad_device import SimulatedKeypadDevice
@@ -68,6 +69,7 @@ class Core:
     camera: CameraClient
     checks: CheckService
     topups: TopUpService
+    alerts: DeviceAlerts | None = None
     broker: LocalBroker | None = None
     sim_meters: dict[str, SimulatedMeter] = field(default_factory=dict)
     sim_devices: list[SimulatedKeypadDevice] = field(default_factory=list)
@@ -88,6 +90,8 @@ class Core:
         if self.broker is not None:
             await asyncio.to_thread(self.broker.start)
         self.keypad.start()
+        if self.alerts is not None:
+            self.alerts.start()
         self.mqtt.start()
         if not await asyncio.to_thread(self.mqtt.wait_connected, CONNECT_WAIT_S):
             log.warning("MQTT broker not reachable yet; commands wait until it is")
@@ -102,6 +106,8 @@ class Core:
             return
         self._started = False
         await self.topups.close()
+        if self.alerts is not None:
+            await self.alerts.stop()
         for device in reversed(self.sim_devices):
             await asyncio.to_thread(device.stop)
         await asyncio.to_thread(self.mqtt.stop)
@@ -179,6 +185,7 @@ def build_core(config: Config, *, sim: SimOptions | None = None) -> Core:
         camera=camera,
         checks=checks,
         topups=topups,
+        alerts=DeviceAlerts(config, mqtt, keypad, bus),
         broker=broker,
         sim_meters=sim_meters,
         sim_devices=sim_devices,

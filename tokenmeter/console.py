@@ -41,6 +41,10 @@ _WORDS: dict[str, dict[Lang, str]] = {
     },
     "online": {"id": "Perangkat {device} online.", "en": "Device {device} is online."},
     "offline": {"id": "Perangkat {device} offline.", "en": "Device {device} is offline."},
+    "long_offline": {
+        "id": "Perangkat {device} masih offline. Periksa daya dan Wi-Fi.",
+        "en": "Device {device} is still offline. Check power and Wi-Fi.",
+    },
     "beep": {
         "id": "Meter berbunyi (tanda token hampir habis).",
         "en": "The meter is beeping (low credit).",
@@ -124,7 +128,10 @@ def event_line(event: Event, lang: Lang = "id") -> str:
     if isinstance(event, TopUpChanged):
         return topup_line(event.meter.name, event.topup, lang)
     if isinstance(event, DeviceChanged):
-        key = "online" if event.device.online else "offline"
+        if event.long_offline:
+            key = "long_offline"
+        else:
+            key = "online" if event.device.online else "offline"
         return f"[{event.meter_id}] " + _WORDS[key][lang].format(device=event.device.name)
     if isinstance(event, MeterBeep):
         return f"[{event.meter_id}] " + _WORDS["beep"][lang]

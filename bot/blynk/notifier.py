@@ -1,4 +1,5 @@
-"""Reflect top-ups and checks of one meter onto the Blynk pins (status, balance, state)."""
+"""Reflect top-ups, checks and alerts (the meter's beep, the keypad long offline) of one
+meter onto the Blynk pins (status, balance, state)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from bot.blynk import texts
 from tokenmeter.config import BlynkConfig
 from tokenmeter.domain import FINAL_TOPUP_STATUSES, ReadingStatus, TopUp, TopUpStatus
-from tokenmeter.events import CheckCompleted, Event, TopUpChanged
+from tokenmeter.events import CheckCompleted, DeviceChanged, Event, MeterBeep, TopUpChanged
 from tokenmeter.texts import Lang
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,15 @@ class BlynkNotifier:
             self.show_topup(event.topup)
         elif isinstance(event, CheckCompleted) and event.outcome.meter.id == self._meter_id:
             self._show_check(event)
+        elif isinstance(event, MeterBeep) and event.meter_id == self._meter_id:
+            self._write(self._pins.status, texts.beep_text(self._lang))
+        elif (
+            isinstance(event, DeviceChanged)
+            and event.meter_id == self._meter_id
+            and event.long_offline
+            and not event.device.online
+        ):
+            self._write(self._pins.status, texts.offline_text(self._lang))
 
     def show_topup(self, topup: TopUp) -> None:
         """Write a top-up's state (V3), sentence (V1) and new balance (V2) if it moved forward."""

@@ -53,6 +53,17 @@ _CREDIT: dict[Lang, str] = {
     "en": " Added {credit} kWh, {after} kWh left.",
 }
 
+_ALERT: dict[str, dict[Lang, str]] = {
+    "beep": {
+        "id": "Meter berbunyi: token hampir habis.",
+        "en": "The meter is beeping: the credit is almost gone.",
+    },
+    "offline": {
+        "id": "Keypad masih offline. Periksa daya dan Wi-Fi.",
+        "en": "The keypad is still offline. Check power and Wi-Fi.",
+    },
+}
+
 _BALANCE: dict[Lang, str] = {
     "id": "Sisa token: {kwh} kWh.",
     "en": "Balance: {kwh} kWh.",
@@ -74,6 +85,16 @@ def topup_status_text(topup: TopUp, lang: Lang = "id") -> str:
 def refused_text(err: TokenmeterError, lang: Lang = "id") -> str:
     """V1 when a token was refused or the top-up could not start."""
     return error_sentence(err, lang)
+
+
+def beep_text(lang: Lang = "id") -> str:
+    """V1 when the meter's low-credit beep is heard (once per episode)."""
+    return _ALERT["beep"][lang]
+
+
+def offline_text(lang: Lang = "id") -> str:
+    """V1 when the keypad stays offline longer than the alert limit (once per episode)."""
+    return _ALERT["offline"][lang]
 
 
 def balance_text(kwh: float, lang: Lang = "id") -> str:

@@ -87,3 +87,12 @@ async def test_notifier_prints_one_line_per_event() -> None:
         "[Rumah] Token ****-****-****-****-7890 queued: keypad offline, sent when it returns.",
     ]
     assert event_line(MeterBeep("rumah")) == "[rumah] Meter berbunyi (tanda token hampir habis)."
+
+
+def test_long_offline_has_its_own_line() -> None:
+    """A keypad offline past the alert limit is told apart from merely going offline."""
+    away = DeviceStatus("keypad", False, utcnow())
+    assert event_line(DeviceChanged("rumah", away, long_offline=True)) == (
+        "[rumah] Perangkat keypad masih offline. Periksa daya dan Wi-Fi."
+    )
+    assert event_line(DeviceChanged("rumah", away), "en") == "[rumah] Device keypad is offline."

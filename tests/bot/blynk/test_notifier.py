@@ -6,6 +6,7 @@ import pytest
 
 from bot.blynk.notifier import BlynkNotifier, BlynkPins
 from tokenmeter.domain import (
+    DeviceStatus,
     Meter,
     Reading,
     ReadingStatus,
@@ -13,10 +14,17 @@ from tokenmeter.domain import (
     TopUpStatus,
     utcnow,
 )
-from tokenmeter.events import CheckCompleted, CheckOutcome, MeterBeep, TopUpChanged
+from tokenmeter.events import (
+    CheckCompleted,
+    CheckOutcome,
+    DeviceChanged,
+    MeterBeep,
+    TopUpChanged,
+)
 
 METER = Meter("rumah", "Rumah")
 PINS = BlynkPins(token="Token", status="Status", balance="Saldo", state="State")
+OFFLINE = DeviceStatus("keypad", False, utcnow())
 
 
 class Pins:
@@ -88,12 +96,28 @@ async def test_late_or_repeated_states_never_go_backwards(pins: Pins) -> None:
 
 
 async def test_other_meters_and_other_events_are_ignored(pins: Pins) -> None:
-    """Events of another meter, and beeps, write nothing."""
+    """Events of another meter (top-ups, checks, beeps, long offline) write nothing;
+    a keypad merely going offline writes nothing either."""
     notifier = BlynkNotifier(pins.write, meter_id="kamar2", pins=PINS)
     await notifier.notify(TopUpChanged(METER, _topup(TopUpStatus.PENDING)))
     await notifier.notify(_check(50.0))
-    await notifier.notify(MeterBeep("kamar2"))
+    await notifier.notify(MeterBeep("rumah"))
+    await notifier.notify(DeviceChanged("rumah", OFFLINE, long_offline=True))
+    await notifier.notify(DeviceChanged("kamar2", OFFLINE))
     assert pins.writes == []
+
+
+async def test_beep_and_long_offline_of_its_meter_are_told_on_the_status_pin(
+    pins: Pins,
+) -> None:
+    """The meter's beep and its keypad long offline each write a sentence to Status."""
+    notifier = BlynkNotifier(pins.write, meter_id="rumah", pins=PINS)
+    await notifier.notify(MeterBeep("rumah"))
+    await notifier.notify(DeviceChanged("rumah", OFFLINE, long_offline=True))
+    assert pins.writes == [
+        ("Status", "Meter berbunyi: token hampir habis."),
+        ("Status", "Keypad masih offline. Periksa daya dan Wi-Fi."),
+    ]
 
 
 async def test_checks_update_balance_and_status_when_no_topup_runs(pins: Pins) -> None:
