@@ -92,7 +92,7 @@ def _echo_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
 
-@click.command("backup")
+@click.command("backup", short_help="Back up the database and photos into a folder.")
 @folder_argument
 @json_option
 @config_option
@@ -136,7 +136,7 @@ def backup(folder: Path, as_json: bool, config_path: Path | None) -> None:
     click.echo(_WORDS["left_out"][lang])
 
 
-@click.command("restore")
+@click.command("restore", short_help="Put a backup back (checked first).")
 @folder_argument
 @click.option(
     "--force", is_flag=True, help="Restore even though the service seems to use the database."

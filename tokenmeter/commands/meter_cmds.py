@@ -153,7 +153,7 @@ def _meter_json(meter: Meter, schedule: Schedule | None, source: str) -> dict[st
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-@click.group("meter")
+@click.group("meter", short_help="Add, rename, remove, list and import meters.")
 def meter_group() -> None:
     """Add, rename, remove and list meters kept in the store (no [[meters]] block).
 
@@ -162,7 +162,7 @@ def meter_group() -> None:
     """
 
 
-@meter_group.command("add")
+@meter_group.command("add", short_help="Add a meter kept in the store.")
 @click.argument("meter_id", metavar="ID")
 @click.option("--name", default="", help="Display name (default: the id).")
 @click.option("--camera-url", required=True, help="ESP32-CAM snapshot URL, or 'sim:'.")
@@ -208,7 +208,7 @@ def meter_add(
     click.echo(_WORDS["restart"][lang])
 
 
-@meter_group.command("remove")
+@meter_group.command("remove", short_help="Remove an added meter; its history stays.")
 @click.argument("meter_id", metavar="ID")
 @json_option
 @config_option
@@ -280,7 +280,7 @@ def meter_list(as_json: bool, config_path: Path | None) -> None:
         click.echo(_WORDS["both"][lang].format(meter=meter_id), err=True)
 
 
-@meter_group.command("import")
+@meter_group.command("import", short_help="Add or update meters from a CSV file.")
 @click.argument("csv_path", metavar="FILE.csv", type=click.Path(path_type=Path, dir_okay=False))
 @json_option
 @config_option

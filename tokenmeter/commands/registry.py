@@ -18,6 +18,7 @@ MODULES = (
     "tokenmeter.commands.profile_cmds",  # setup-camera, correct
     "tokenmeter.commands.meter_cmds",  # meter add|remove|rename|list|import
     "tokenmeter.commands.backup_cmds",  # backup, restore
+    "tokenmeter.commands.install_cmds",  # install-service
 )
 
 
