@@ -1,7 +1,7 @@
 """Logging setup: one line per event, meter/top-up ids as fields, tokens masked.
 
 A filter on the root handler rewrites anything that looks like a 20-digit token
-(with or without spaces/dashes) to ``****-****-****-****-1234`` — a second line of
+(with or without spaces, dashes or dots) to ``****-****-****-****-1234`` — a second line of
 defence; the code already logs only masked tokens.
 """
 
@@ -13,7 +13,9 @@ import sys
 
 from tokenmeter.domain import mask_token
 
-_TOKEN_RE = re.compile(r"(?<!\d)(?:\d[\s\-]?){19}\d(?!\d)")
+# 20 digits with up to three spaces, dashes or dots between them: every grouping
+# ``normalize_token`` accepts from a user (``1923.4567.…``, ``1923 - 4567 - …``)
+_TOKEN_RE = re.compile(r"(?<!\d)(?:\d[\s.\-]{0,3}){19}\d(?!\d)")
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 

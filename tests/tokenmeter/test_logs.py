@@ -14,6 +14,8 @@ def test_mask_tokens_masks_plain_and_grouped_tokens() -> None:
     assert mask_tokens("tok 12345678901234567890 ok") == "tok ****-****-****-****-7890 ok"
     assert mask_tokens("1234-5678-9012-3456-7890") == "****-****-****-****-7890"
     assert mask_tokens("1234 5678 9012 3456 7890.") == "****-****-****-****-7890."
+    assert mask_tokens("'text': '1234.5678.9012.3456.7890'") == "'text': '****-****-****-****-7890'"
+    assert mask_tokens("1234 - 5678 - 9012 - 3456 - 7890") == "****-****-****-****-7890"
 
 
 def test_mask_tokens_leaves_other_numbers() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,27 @@ _WORDS: dict[str, dict[Lang, str]] = {
     "sim_stopped": {"id": "Simulator berhenti.", "en": "Simulator stopped."},
     "low": {"id": " Di bawah batas {limit} kWh.", "en": " Below the threshold of {limit} kWh."},
     "photo": {"id": "Foto: {path}", "en": "Photo: {path}"},
+    "token_prompt": {"id": "Token (20 digit)", "en": "Token (20 digits)"},
 }
+STDIN_TOKEN = "-"
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def read_token(given: str | None, lang: Lang) -> str:
+    """The token from the argument, else (none, or ``-``) from standard input: a
+    prompt without echo on a terminal, the first line of a pipe or file otherwise.
+    Kept off the command line, it is not in the shell's history nor in ``ps``."""
+    if given is not None and given != STDIN_TOKEN:
+        return given
+    if _stdin_is_terminal():
+        entered: str = click.prompt(
+            _WORDS["token_prompt"][lang], hide_input=True, err=True, show_default=False
+        )
+        return entered
+    return sys.stdin.readline().strip()
 
 
 def check_text(outcome: CheckOutcome, lang: Lang) -> str:
@@ -169,22 +190,26 @@ _TOPUP_EXIT = {
 
 
 @click.command("topup")
-@click.argument("token")
+@click.argument("token", required=False, default=None)
 @meter_option
 @json_option
 @config_option
 @lang_option
 @user_errors
 def topup_command(
-    token: str, meter_id: str | None, as_json: bool, config_path: Path | None
+    token: str | None, meter_id: str | None, as_json: bool, config_path: Path | None
 ) -> None:
     """Type a 20-digit token on the meter and confirm the credit.
+
+    TOKEN omitted or "-": read from standard input (a prompt without echo on a
+    terminal), so it stays out of the shell history and the process list.
 
     Exit 0 confirmed, 4 typed but not confirmed, 5 queued (keypad offline),
     2 refused (nothing typed).
     """
     config = cli_config(config_path)
     lang = chosen_lang(config)
+    token = read_token(token, lang)
     stages = None
     if not as_json:
         meter = config.meter(meter_id)
@@ -234,13 +259,14 @@ def simulate_command(meter_id: str, port: int, duration: float, config_path: Pat
     )
     device.start()
     lang = chosen_lang(config)
-    click.echo(_WORDS["sim_camera"][lang].format(meter=meter_id, url=camera.url))
-    click.echo(_WORDS["sim_keypad"][lang].format(url=broker_url, prefix=config.mqtt.prefix))
     stop = threading.Event()
     # SIGINT and SIGTERM end the wait, so the broker and the state are closed below;
-    # SIGINT is set here too because a shell starts a background job ignoring it
+    # SIGINT is set here too because a shell starts a background job ignoring it.
+    # Set before the lines below, which tell a caller that a signal is now heard.
     for signum in STOP_SIGNALS:
         signal.signal(signum, lambda *_: stop.set())
+    click.echo(_WORDS["sim_camera"][lang].format(meter=meter_id, url=camera.url))
+    click.echo(_WORDS["sim_keypad"][lang].format(url=broker_url, prefix=config.mqtt.prefix))
     try:
         stop.wait(duration if duration > 0 else None)
     except KeyboardInterrupt:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import signal
 import socket
 import subprocess
@@ -13,10 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 from tests.e2e.conftest import tokenmeter_command
+from tests.mqtt_watch import TopicWatcher
 from tokenmeter.app import SimOptions, build_core
 from tokenmeter.cli import main
 from tokenmeter.commands import device_cmds
 from tokenmeter.devices.broker import LocalBroker
+from tokenmeter.domain import normalize_token
 
 TOKEN = "1234 5678 9012 3456 7890"
 
@@ -112,6 +115,70 @@ def test_topup_queued_exits_5(tmp_path: Path, broker: LocalBroker) -> None:
     data = json.loads(result.output)
     assert data["status"] == "QUEUED" and data["token"] == "****-****-****-****-7890"
     assert "12345678901234567890" not in result.output
+
+
+@pytest.mark.parametrize("args", [["-"], []], ids=["dash", "no-argument"])
+def test_topup_reads_the_token_from_standard_input(
+    tmp_path: Path, broker: LocalBroker, args: list[str]
+) -> None:
+    """`topup -` and `topup` without a token read it from a pipe; the digits are not echoed."""
+    config = _config(tmp_path, broker, "sim:")
+    digits = "1234567890123456789"
+    result = CliRunner().invoke(
+        main, ["topup", *args, "--config", str(config)], input=f"{digits}\n"
+    )
+    assert result.exit_code == 2
+    assert result.stderr == "Kesalahan: Token harus 20 digit, yang dikirim 19 digit.\n"
+    assert digits not in result.output
+
+
+def test_topup_prompts_for_the_token_without_echo_on_a_terminal(
+    tmp_path: Path, broker: LocalBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal `topup --meter ID` asks for the token and does not echo what is typed."""
+    monkeypatch.setattr(device_cmds, "_stdin_is_terminal", lambda: True)
+    config = _config(tmp_path, broker, "sim:")
+    digits = "1234567890123456789"
+    result = CliRunner().invoke(
+        main, ["topup", "--meter", "rumah", "--config", str(config)], input=f"{digits}\n"
+    )
+    assert result.exit_code == 2
+    assert "Token (20 digit): " in result.output
+    assert "yang dikirim 19 digit" in result.stderr
+    assert digits not in result.output
+
+
+def test_a_whole_topup_at_debug_never_logs_or_prints_the_digits(
+    tmp_path: Path,
+    broker: LocalBroker,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A token typed with dots, from standard input, at log level DEBUG: the 20 digits
+    (in any grouping) are in no log record and no output; only the keypad command
+    published to the device carries them."""
+    fast = SimOptions(key_time_scale=0.05)
+    monkeypatch.setattr(device_cmds, "build_core", functools.partial(build_core, sim=fast))
+    prefix = "dbg" + tmp_path.name[-6:]
+    config = _config(tmp_path, broker, "sim:", extra="[topup]\nsettle_s = 0.2\n", prefix=prefix)
+    digits = "12345678901234567890"
+    commands = TopicWatcher(broker, f"{prefix}/rumah/keypad/cmd")
+    caplog.set_level(logging.DEBUG)
+    try:
+        result = CliRunner().invoke(
+            main,
+            ["--log-level", "DEBUG", "topup", "-", "--config", str(config)],
+            input="1234.5678.9012.3456.7890\n",
+        )
+    finally:
+        commands.stop()
+    assert result.exit_code == 0, result.output
+    assert commands.keys() == [digits], "the keypad command carries the digits"
+    assert any(r.levelno == logging.DEBUG for r in caplog.records), "DEBUG was not on"
+    leaked = [r.name for r in caplog.records if digits in normalize_token(r.getMessage())]
+    assert leaked == []
+    assert digits not in normalize_token(caplog.text)
+    assert digits not in normalize_token(result.output)
 
 
 def test_simulate_serves_a_camera(tmp_path: Path, broker: LocalBroker) -> None:
