@@ -199,7 +199,9 @@ _TOPUP_EXIT = {
 def topup_command(
     token: str | None, meter_id: str | None, as_json: bool, config_path: Path | None
 ) -> None:
-    """Type a 20-digit token on the meter and confirm the credit.
+    """Type a 20-digit token on the meter and confirm it.
+
+    The credit is confirmed by reading the balance before and after.
 
     TOKEN omitted or "-": read from standard input (a prompt without echo on a
     terminal), so it stays out of the shell history and the process list.

@@ -69,7 +69,10 @@ def export(
     out: Path | None,
     config_path: Path | None,
 ) -> None:
-    """Export readings, daily usage, top-ups (masked) and monthly usage (billing)."""
+    """Export readings, usage and top-ups (CSV or JSON).
+
+    Readings, daily usage, top-ups (tokens masked) and monthly usage per meter, the
+    billing basis (with an estimate in rupiah when a tariff is configured)."""
     config = cli_config(config_path)
     lang = chosen_lang(config)
     if first > last:

@@ -47,7 +47,9 @@ def overview_json(item: MeterOverview) -> dict[str, Any]:
 @lang_option
 @user_errors
 def status(as_json: bool, config_path: Path | None) -> None:
-    """Show every meter: balance, days left, last check, devices, open top-ups."""
+    """Show every meter at a glance, what needs action first.
+
+    Balance, days left, last check, devices and open top-ups."""
     config = cli_config(config_path)
     store = open_store(config)
     try:

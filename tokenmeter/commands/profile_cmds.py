@@ -120,10 +120,11 @@ def setup_camera_command(
     confirm: bool,
     config_path: Path | None,
 ) -> None:
-    """Photograph a meter, find its display and write an overlay photo.
+    """Aim the camera: photograph, find the display, draw it.
 
-    With --value or --confirm the photo becomes the meter's first reference. Exit 0
-    when read (or enrolled), 3 when nothing was read, 2 when refused.
+    Writes an overlay photo (the found box and the reading). With --value or
+    --confirm the photo becomes the meter's first reference. Exit 0 when read (or
+    enrolled), 3 when nothing was read, 2 when refused.
     """
     config = cli_config(config_path)
     lang = chosen_lang(config)
@@ -172,7 +173,9 @@ async def _correct(config: Config, meter_id: str, value: str) -> Correction:
 @lang_option
 @user_errors
 def correct_command(value: str, meter_id: str | None, config_path: Path | None) -> None:
-    """Give the last reading the value the meter showed (e.g. 123,45).
+    """Correct the last reading to the value the meter showed.
+
+    For example 123,45.
 
     The history is corrected and the reading's photo becomes a reference when it
     shows that value. Exit 0 corrected, 2 refused.
