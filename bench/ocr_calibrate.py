@@ -75,9 +75,12 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=line_model.MODEL_PATH)
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=4242)
+    parser.add_argument("--device", action="append", help="only these held-out devices")
     args = parser.parse_args()
     line_model.MODEL_PATH = args.model  # read when this thread first builds its network
     _train, held = real_line_data.split(real_line_data.load_cells())
+    if args.device:
+        held = {d: c for d, c in held.items() if d in args.device}
     images, labels = real_line_data.line_set(held, args.count, args.seed, kazuhito_share=0.0)
     views = [read_views(i, label) for i, label in zip(images, labels, strict=True)]
     readable = sum(bool(v.truth) for v in views)

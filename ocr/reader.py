@@ -44,6 +44,7 @@ LONE_WIDEN = 8.0
 NUMBER = re.compile(r"^\d+(\.\d+)?$")
 VIEWS_DISAGREE = "two views of the line disagree"
 DISPLAY_TEST = "display test (every segment lit)"
+PARTIAL_LINE = "more strokes beside the line (partial line?)"
 TEST_PATTERN_DIGITS = 5
 """A line of at least this many 8s is the display test, never read as a number."""
 
@@ -218,7 +219,7 @@ def _read_whole_line(image: Image, quad: Quad, grow: int = 2) -> Reading:
             return grown
     if reading.status != "ok":
         return reading
-    return _unreadable("more strokes beside the line (partial line?)", quad)
+    return _unreadable(PARTIAL_LINE, quad)
 
 
 def _alone(image: Image, quad: Quad, reading: Reading) -> bool:
