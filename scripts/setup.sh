@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything tokenmeter needs on Debian/Ubuntu: system packages that are
-# missing (tesseract-ocr, mosquitto, python3-venv), a .venv, the project with its
-# test extras. Safe to run again: it only does what is missing.
+# missing (tesseract-ocr and ssocr for the OCR benchmark, mosquitto, python3-venv),
+# a .venv, the project with its test extras. Safe to run again: it only does what is missing.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -19,6 +19,7 @@ PY
 # --- Debian packages -------------------------------------------------------
 missing=()
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+command -v ssocr >/dev/null 2>&1 || missing+=(ssocr)
 { command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; } || missing+=(mosquitto)
 if [ ! -x "$VENV/bin/python" ] && ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
   missing+=(python3-venv)
