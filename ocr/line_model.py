@@ -1,9 +1,9 @@
 """The learned line recogniser: a small fully convolutional CTC network (ONNX, OpenCV DNN).
 
 It reads a whole line of digits at once (``0-9``, ``.`` and ``-``), so it needs no
-digit segmentation. It was trained on images the project renders itself and on
-lines assembled from real photographed digit cells (``scripts/train_ocr_line_model.py``,
-``docs/ocr-model.md``); never on the benchmark's real meter crops.
+digit segmentation. It was trained only on images the project renders itself
+(``scripts/train_ocr_line_model.py``), never on photos of real meters; a candidate
+trained also on real digit cells is described in ``docs/ocr-model.md``.
 """
 
 from __future__ import annotations

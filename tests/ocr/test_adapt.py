@@ -33,8 +33,8 @@ def _enrolled(style_seed: int, count: int) -> tuple[list[RenderedPhoto], Quad, R
 
 def test_references_confirm_an_ambiguous_character() -> None:
     """A photo the gate refuses as ambiguous is read when the enrolled crop confirms it."""
-    photos, quad, references = _enrolled(18, 2)
-    photo = photos[1]
+    photos, quad, references = _enrolled(18, 7)
+    photo = photos[6]
     gate = ocr.read_display(photo.image, roi=quad)
     assert gate.status == "unreadable" and gate.reason == "a character is ambiguous"
     reading = read_with_profile(photo.image, quad, decimals=2, references=references)
@@ -51,8 +51,8 @@ def test_unknown_shape_stays_refused() -> None:
 
 def test_no_decimals_no_adaptation() -> None:
     """Without the display's decimals a refused reading is not adapted."""
-    photos, quad, references = _enrolled(18, 2)
-    reading = read_with_profile(photos[1].image, quad, references=references)
+    photos, quad, references = _enrolled(18, 7)
+    reading = read_with_profile(photos[6].image, quad, references=references)
     assert (reading.status, reading.reason) == ("unreadable", "a character is ambiguous")
 
 
