@@ -104,7 +104,7 @@ class LcdStyle:
     body_margins: tuple[float, float, float, float] = (1.0, 1.5, 1.0, 1.5)  # l, t, r, b
 
 
-# The fields LcdStyle had when the benchmark's rendered set was fixed (session 6).
+# The fields LcdStyle had when the benchmark's rendered set was fixed (2026-11-21, network v9).
 _SEEDED_FIELDS = frozenset(
     [
         "positions",
