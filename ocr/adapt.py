@@ -38,8 +38,8 @@ from ocr.locate import rectify
 from ocr.reader import (
     MIN_CHAR_CONFIDENCE,
     NUMBER,
-    TEST_PATTERN_DIGITS,
     VIEWS_DISAGREE,
+    display_test,
     displayed_text,
     read_display,
 )
@@ -162,7 +162,7 @@ def _adapted(
     """The network's raw guess, when the profile settles its point and the references
     confirm each character the gate found ambiguous; else the gate's refusal."""
     guess = read_line(crop)
-    if not NUMBER.match(guess.text) or _display_test(guess.text):
+    if not NUMBER.match(guess.text) or display_test(guess.text):
         return refused
     text = displayed_text(guess.text)
     count = sum(c.isdigit() for c in guess.text)
@@ -217,11 +217,6 @@ def _against_profile(
     if digits is not None and digit_count > digits:
         return TOO_MANY_DIGITS
     return None
-
-
-def _display_test(text: str) -> bool:
-    digits = text.replace(".", "")
-    return len(digits) >= TEST_PATTERN_DIGITS and set(digits) == {"8"}
 
 
 def _refused(reason: str, quad: Quad | None) -> Reading:

@@ -101,7 +101,7 @@ def _other_views(crop: Image, guess: LineGuess) -> list[Image]:
     return [np.asarray(widened, np.uint8), np.asarray(scaled, np.uint8)]
 
 
-def _display_test(text: str) -> bool:
+def display_test(text: str) -> bool:
     """Every position an 8: the meter's all-segments display test, not a balance."""
     digits = text.replace(".", "")
     return len(digits) >= TEST_PATTERN_DIGITS and set(digits) == {"8"}
@@ -137,7 +137,7 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
         return _unreadable("display shows a message, not a number", quad)
     if not NUMBER.match(guess.text) or len(guess.text) > MAX_DIGITS + 1:
         return _unreadable("implausible number", quad)
-    if _display_test(guess.text):
+    if display_test(guess.text):
         return _unreadable(DISPLAY_TEST, quad)
     if doubt := _doubt(guess):
         return _unreadable(doubt, quad)

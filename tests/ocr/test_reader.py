@@ -15,10 +15,10 @@ from ocr.reader import (
     PITCH,
     SCALE_RANGE,
     VIEWS_DISAGREE,
-    _display_test,
     _doubt,
     _other_views,
     _read_whole_line,
+    display_test,
     displayed_text,
 )
 from ocr.reading import Quad
@@ -100,8 +100,8 @@ def test_dark_frame_is_unreadable() -> None:
 
 def test_the_display_test_is_never_a_number() -> None:
     """Every segment lit (the meter's display test) and dashes are refused; 88.8 is a number."""
-    assert _display_test("88888888") and _display_test("8888.88")
-    assert not _display_test("88.8") and not _display_test("888818")
+    assert display_test("88888888") and display_test("8888.88")
+    assert not display_test("88.8") and not display_test("888818")
     test_pattern = read_display(draw_digits("88888888"))
     assert test_pattern.status == "unreadable" and test_pattern.value is None
     assert test_pattern.reason in (DISPLAY_TEST, "a character is ambiguous")
