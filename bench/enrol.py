@@ -42,9 +42,9 @@ import ocr  # noqa: E402
 from ocr.aiming import draw_overlay, photo_problems  # noqa: E402
 from ocr.reader import displayed_text  # noqa: E402
 from ocr.reading import Image, Quad, Reading  # noqa: E402
+from tests.ocr.fixed_camera import fixed_camera_photos  # noqa: E402
 from tokenmeter.profile import MeterProfile  # noqa: E402
 from tokenmeter.profile_reader import EnrolRefused, ProfileReader, enrol  # noqa: E402
-from tokenmeter.sim import format_value, random_conditions, random_style, render_photo  # noqa: E402
 
 COLUMNS = ("no profile", "quad only", "after 1", "after 3")
 CONFIRMED = 3  # photos 0..2 may be confirmed; 3.. are scored
@@ -87,28 +87,10 @@ class Tally:
 # -- the sequences ---------------------------------------------------------------------
 def rendered_sequence(seed: int, length: int) -> list[Photo]:
     """One rendered meter style, a fixed camera with jitter, the balance falling."""
-    rng = np.random.default_rng(seed)
-    style = random_style(rng)
-    base = random_conditions(rng)
-    base = replace(base, perspective=min(base.perspective, 0.01), glare=None)
-    value = float(rng.uniform(20, 400))
-    photos = []
-    for index in range(length):
-        conditions = replace(
-            base,
-            centre=(
-                base.centre[0] + rng.uniform(-0.01, 0.01),
-                base.centre[1] + rng.uniform(-0.01, 0.01),
-            ),
-            rotation_deg=base.rotation_deg + rng.uniform(-0.5, 0.5),
-            brightness=base.brightness * rng.uniform(0.85, 1.1),
-            noise=base.noise * rng.uniform(0.8, 1.2),
-        )
-        shown = format_value(value, style)
-        photo = render_photo(shown, style, seed=seed * 1000 + index, conditions=conditions)
-        photos.append(Photo(photo.image, displayed_text(photo.text)))
-        value = max(0.0, value - rng.uniform(0.1, 3.0))
-    return photos
+    return [
+        Photo(photo.image, displayed_text(photo.text))
+        for photo in fixed_camera_photos(seed, length, start=None)
+    ]
 
 
 def real_sequence(cells: list[object], seed: int, length: int) -> list[Photo]:

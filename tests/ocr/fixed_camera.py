@@ -16,14 +16,19 @@ from tokenmeter.sim import (
 )
 
 
-def fixed_camera_photos(style_seed: int, count: int, start: float = 150.0) -> list[RenderedPhoto]:
-    """``count`` photos of the meter style ``style_seed`` draws, oldest first."""
+def fixed_camera_photos(
+    style_seed: int, count: int, start: float | None = 150.0
+) -> list[RenderedPhoto]:
+    """``count`` photos of the meter style ``style_seed`` draws, oldest first.
+
+    ``start`` is the first balance shown; ``None`` draws it (20-400) from the seed.
+    """
     rng = np.random.default_rng(style_seed)
     style = random_style(rng)
     base = random_conditions(rng)
     base = replace(base, perspective=min(base.perspective, 0.01), glare=None)
     photos: list[RenderedPhoto] = []
-    value = start
+    value = float(rng.uniform(20, 400)) if start is None else start
     for index in range(count):
         conditions = replace(
             base,
