@@ -11,29 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
-from tests.bot.blynk.conftest import AUTH_TOKEN, BlynkCloudSide
+from tests.bot.blynk.conftest import BlynkCloudSide
+from tests.faults.conftest import OWNER, read_shown, service_config
 from tests.faults.topup_rig import new_device
 from tests.servers.telegram_api import FakeBotApi
-from tests.tokenmeter.services.simkit import ShownReader, sim_config
+from tests.tokenmeter.services.simkit import eventually
 from tokenmeter.app import SimOptions
 from tokenmeter.console import ConsoleNotifier
-from tokenmeter.devices.broker import LocalBroker, free_port
+from tokenmeter.devices.broker import LocalBroker
 from tokenmeter.service import Service, build_service
 
-OWNER, PARTNER = 1001, 1002
 QUIET_S = 1.5  # a beep after this long without one is a new episode (1 h in service)
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as server:
-        yield server
 
 
 @pytest.fixture(autouse=True)
@@ -42,15 +34,6 @@ def minutes_are_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(device_alerts, "SECONDS_PER_MINUTE", 1.0)
     monkeypatch.setattr(device_alerts, "BEEP_QUIET_S", QUIET_S)
-
-
-async def _eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
 
 
 class Doors:
@@ -74,22 +57,12 @@ class Doors:
 
 
 def _service(tmp_path: Path, broker: LocalBroker, api: FakeBotApi, console: io.StringIO) -> Service:
-    config = sim_config(tmp_path, broker.url)
-    config.service.health_port = free_port()
-    config.telegram.token = SecretStr(api.token)
-    config.telegram.api_base_url = api.base_url
-    config.telegram.allowed_chats = [OWNER, PARTNER]
+    config = service_config(tmp_path, broker, api=api, blynk=True)
     config.telegram.offline_alert_minutes = 1
-    config.blynk.transport = "mqtt"
-    config.blynk.auth_token = SecretStr(AUTH_TOKEN)
-    config.blynk.server, config.blynk.port, config.blynk.tls = broker.host, broker.port, False
     service = build_service(
         config, sim=SimOptions(key_time_scale=0.01), notifiers=[ConsoleNotifier(stream=console)]
     )
-    reader = ShownReader()
-    reader.watch(service.core.sim_meters["rumah"])
-    service.core.checks.reader = reader
-    return service
+    return read_shown(service)
 
 
 async def test_beep_and_offline_alerts_reach_every_door_once_per_episode(
@@ -107,30 +80,30 @@ async def test_beep_and_offline_alerts_reach_every_door_once_per_episode(
     try:
         assert service.telegram is not None and service.blynk is not None
         telegram, transport = service.telegram, service.blynk.transport
-        assert await _eventually(lambda: telegram.polling, 15)
+        assert await eventually(lambda: telegram.polling, 15)
         assert await asyncio.to_thread(transport.wait_connected, 10)
-        assert await _eventually(lambda: core.keypad.is_online("rumah"))
+        assert await eventually(lambda: core.keypad.is_online("rumah"))
         device = core.sim_devices[0]
 
         for _ in range(3):  # the meter keeps beeping: one episode
             device.link.publish("rumah", "event", {"type": "beep", "rtc": "x"}).wait_for_publish(5)
             await asyncio.sleep(0.2)
-        assert await _eventually(lambda: doors.beeps() == (1, 1, 1)), doors.beeps()
+        assert await eventually(lambda: doors.beeps() == (1, 1, 1)), doors.beeps()
         await asyncio.sleep(QUIET_S + 0.5)
         assert doors.beeps() == (1, 1, 1), "a beep of the same episode was told again"
         device.link.publish("rumah", "event", {"type": "beep", "rtc": "y"}).wait_for_publish(5)
-        assert await _eventually(lambda: doors.beeps() == (2, 2, 2)), doors.beeps()
+        assert await eventually(lambda: doors.beeps() == (2, 2, 2)), doors.beeps()
 
         device.stop()  # away: its goodbye says offline
-        assert await _eventually(lambda: doors.offline() == (1, 1, 1)), doors.offline()
+        assert await eventually(lambda: doors.offline() == (1, 1, 1)), doors.offline()
         await asyncio.sleep(2.5)  # more than two more alert periods
         assert doors.offline() == (1, 1, 1), "the same offline episode was told again"
 
         second = new_device(core, broker.url)
-        assert await _eventually(lambda: core.keypad.is_online("rumah"))
+        assert await eventually(lambda: core.keypad.is_online("rumah"))
         await asyncio.sleep(0.2)
         second.stop()
-        assert await _eventually(lambda: doors.offline() == (2, 2, 2)), doors.offline()
+        assert await eventually(lambda: doors.offline() == (2, 2, 2)), doors.offline()
     finally:
         cloud.stop()
         await service.stop()

@@ -12,17 +12,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from pydantic import SecretStr
 
-from tests.bot.blynk.conftest import AUTH_TOKEN, BlynkCloudSide
-from tests.tokenmeter.services.simkit import sim_config
-from tokenmeter.devices.broker import LocalBroker, free_port
+from tests.bot.blynk.conftest import BlynkCloudSide
+from tests.faults.conftest import healthz, service_config
+from tests.tokenmeter.services.simkit import eventually
+from tokenmeter.devices.broker import LocalBroker
 from tokenmeter.service import Service, build_service
 
 TOKEN = "12345678901234567890"
@@ -44,25 +43,6 @@ BAD_REDIRECTS = (
 )
 
 
-async def _eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
-
-
-async def _healthz(port: int) -> tuple[int, dict[str, object]]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-    await writer.drain()
-    raw = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    return int(head.split()[1]), json.loads(body)
-
-
 def _publisher(broker: LocalBroker) -> mqtt.Client:
     client = mqtt.Client(CallbackAPIVersion.VERSION2)
     client.connect(broker.host, broker.port)
@@ -71,13 +51,7 @@ def _publisher(broker: LocalBroker) -> mqtt.Client:
 
 
 def _service(tmp_path: Path, broker: LocalBroker, *, blynk: bool = False) -> Service:
-    config = sim_config(tmp_path, broker.url)
-    config.service.health_port = free_port()
-    if blynk:
-        config.blynk.transport = "mqtt"
-        config.blynk.auth_token = SecretStr(AUTH_TOKEN)
-        config.blynk.server, config.blynk.port, config.blynk.tls = broker.host, broker.port, False
-    return build_service(config)
+    return build_service(service_config(tmp_path, broker, blynk=blynk))
 
 
 def _warnings_naming(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
@@ -100,17 +74,17 @@ async def test_poison_payloads_leave_the_link_connected_and_healthz_true(
     await service.start()
     publisher = _publisher(broker)
     try:
-        assert await _eventually(lambda: keypad.is_online("rumah"))
+        assert await eventually(lambda: keypad.is_online("rumah"))
         for leaf in LEAVES:
             for payload in POISON:
                 publisher.publish(f"{prefix}/rumah/{leaf}", payload, qos=1).wait_for_publish(5)
         offline = json.dumps({"online": False, "device": "keypad"})
         publisher.publish(f"{prefix}/rumah/status", offline, qos=1).wait_for_publish(5)
-        assert await _eventually(lambda: not keypad.is_online("rumah")), (
+        assert await eventually(lambda: not keypad.is_online("rumah")), (
             "a message sent after the poison never arrived: the MQTT link is dead"
         )
         assert service.health is not None
-        status, body = await _healthz(service.health.port)
+        status, body = await healthz(service.health.port)
         links = body["links"]
         assert isinstance(links, dict)
         assert status == 200 and links["mqtt"] == {"ok": True, "connected": True}
@@ -142,7 +116,7 @@ async def test_bad_blynk_redirects_are_refused_and_the_link_kept(
             cloud.client.publish("downlink/redirect", payload, qos=1).wait_for_publish(5)
         await asyncio.sleep(1.0)  # a move would have disconnected by now
         transport.write("V1", "still here")
-        assert await _eventually(lambda: cloud.last("V1") == "still here"), (
+        assert await eventually(lambda: cloud.last("V1") == "still here"), (
             "the Blynk link died after a bad redirect"
         )
         assert transport.connected
@@ -151,7 +125,7 @@ async def test_bad_blynk_redirects_are_refused_and_the_link_kept(
             broker.port,
         )
         assert service.health is not None
-        status, body = await _healthz(service.health.port)
+        status, body = await healthz(service.health.port)
         links = body["links"]
         assert isinstance(links, dict)
         assert status == 200 and links["blynk"] == {"connected": True}

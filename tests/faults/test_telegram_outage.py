@@ -9,45 +9,22 @@ to the Bot API hangs. Polling that fails must show on ``/healthz`` (503, status
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from pydantic import SecretStr
-
-from tests.bot.blynk.conftest import AUTH_TOKEN, BlynkCloudSide
+from tests.bot.blynk.conftest import BlynkCloudSide
+from tests.faults.conftest import OWNER, healthz, read_shown, service_config
 from tests.mqtt_watch import TopicWatcher
 from tests.servers.telegram_api import FakeBotApi
-from tests.tokenmeter.services.simkit import ShownReader, sim_config
+from tests.tokenmeter.services.simkit import eventually
 from tokenmeter.app import SimOptions
-from tokenmeter.devices.broker import LocalBroker, free_port
+from tokenmeter.devices.broker import LocalBroker
 from tokenmeter.domain import TopUpStatus
 from tokenmeter.service import Service, build_service
 
-OWNER, PARTNER = 1001, 1002
 TOKEN = "12345678901234567890"
 COMMAND_WITHIN_S = 5.0  # a keypad command normally goes out in well under a second
-
-
-async def _eventually(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
-
-
-async def _healthz(port: int) -> tuple[int, dict[str, object]]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-    await writer.drain()
-    raw = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    return int(head.split()[1]), json.loads(body)
 
 
 async def _healthz_until(
@@ -55,7 +32,7 @@ async def _healthz_until(
 ) -> tuple[int, dict[str, object]]:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        status, body = await _healthz(port)
+        status, body = await healthz(port)
         if wanted(status, body) or asyncio.get_running_loop().time() > deadline:
             return status, body
         await asyncio.sleep(0.2)
@@ -66,27 +43,9 @@ def _typed(commands: TopicWatcher) -> list[object]:
     return [message.get("keys") for message in commands.all()]
 
 
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as server:
-        yield server
-
-
 def _service(tmp_path: Path, broker: LocalBroker, api: FakeBotApi, *, blynk: bool) -> Service:
-    config = sim_config(tmp_path, broker.url)
-    config.service.health_port = free_port()
-    config.telegram.token = SecretStr(api.token)
-    config.telegram.api_base_url = api.base_url
-    config.telegram.allowed_chats = [OWNER, PARTNER]
-    if blynk:
-        config.blynk.transport = "mqtt"
-        config.blynk.auth_token = SecretStr(AUTH_TOKEN)
-        config.blynk.server, config.blynk.port, config.blynk.tls = broker.host, broker.port, False
-    service = build_service(config, sim=SimOptions(key_time_scale=0.01))
-    reader = ShownReader()
-    reader.watch(service.core.sim_meters["rumah"])
-    service.core.checks.reader = reader
-    return service
+    config = service_config(tmp_path, broker, api=api, blynk=blynk)
+    return read_shown(build_service(config, sim=SimOptions(key_time_scale=0.01)))
 
 
 async def test_a_hanging_bot_api_does_not_hold_up_a_blynk_top_up(
@@ -102,13 +61,13 @@ async def test_a_hanging_bot_api_does_not_hold_up_a_blynk_top_up(
     try:
         assert service.telegram is not None and service.blynk is not None
         telegram, transport = service.telegram, service.blynk.transport
-        assert await _eventually(lambda: telegram.polling, 15)
+        assert await eventually(lambda: telegram.polling, 15)
         assert await asyncio.to_thread(transport.wait_connected, 10)
-        assert await _eventually(lambda: core.keypad.is_online("rumah"), 10)
+        assert await eventually(lambda: core.keypad.is_online("rumah"), 10)
         api.hang()
         began = time.monotonic()
         cloud.app_write("V0", TOKEN)
-        assert await _eventually(lambda: TOKEN in _typed(commands), COMMAND_WITHIN_S), (
+        assert await eventually(lambda: TOKEN in _typed(commands), COMMAND_WITHIN_S), (
             f"no keypad command {COMMAND_WITHIN_S:.0f} s after the token, "
             f"{len(api.calls)} Bot API calls made"
         )
@@ -138,7 +97,7 @@ async def test_failing_polling_shows_on_healthz_and_clears(
     try:
         assert service.health is not None and service.telegram is not None
         port, telegram = service.health.port, service.telegram
-        assert await _eventually(lambda: telegram.polling, 15)
+        assert await eventually(lambda: telegram.polling, 15)
         status, body = await _healthz_until(port, lambda code, _: code == 200, 10)
         assert status == 200, body
         api.fail(502)
