@@ -11,7 +11,8 @@ It is what firebase-admin's ``db`` module talks to when given an emulator URL
 - ``Accept: text/event-stream``: ``put``/``patch`` events and ``keep-alive`` frames.
 
 ``stop()`` drops every connection (as a network cut would); ``start()`` brings it
-back on the same port with the same data.
+back on the same port with the same data. ``unavailable = True`` answers every
+request with 503 (a Firebase outage behind a reachable front end).
 """
 
 from __future__ import annotations
@@ -212,6 +213,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(400, {"error": str(err)})
             return
         rtdb.count(method)
+        if rtdb.unavailable:
+            self._reply(503, {"error": "Service Unavailable"})
+            return
         if method == "GET" and "text/event-stream" in self.headers.get("Accept", ""):
             self._stream(ns, segments)
             return
@@ -290,6 +294,7 @@ class FirebaseRtdbServer:
         self._thread: threading.Thread | None = None
         self._push_counter = 0
         self.requests: dict[str, int] = {}
+        self.unavailable = False  # True: every request is answered 503
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> FirebaseRtdbServer:

@@ -27,7 +27,7 @@ from ocr.reading import Image
 from tokenmeter.config import Config
 from tokenmeter.devices.camera import CameraClient, Snapshot
 from tokenmeter.domain import Meter, Reading, ReadingStatus, TopUpStatus, new_id, utcnow
-from tokenmeter.errors import CameraUnavailable, TokenmeterError
+from tokenmeter.errors import CameraUnavailable, StoreUnavailable, TokenmeterError
 from tokenmeter.events import CheckCompleted, CheckOutcome, EventBus, LowBalance
 from tokenmeter.profile import MeterProfile
 from tokenmeter.services.photos import PhotoKeeper
@@ -85,6 +85,7 @@ class CheckService:
         self._slots = asyncio.Semaphore(config.checks.concurrency)
         self._locks: dict[str, asyncio.Lock] = {}
         self._inflight: dict[str, asyncio.Future[CheckOutcome]] = {}
+        self._recent: dict[str, list[Reading]] = {}  # the history while the store is away
 
     async def current_meter(self, meter_id: str) -> Meter:
         """The configured meter with the store's settings (``/batas`` writes ``low_kwh``)."""
@@ -134,7 +135,7 @@ class CheckService:
     async def _run(
         self, meter: Meter, source: str, scheduled: bool, allow_rise: bool
     ) -> CheckOutcome:
-        history = await asyncio.to_thread(self.store.last_readings, meter.id, HISTORY)
+        history = await self._history(meter.id)
         trusted = [r for r in history if r.status is ReadingStatus.OK and r.kwh is not None]
         previous = trusted[-1] if trusted else None
         doubtful = [
@@ -155,7 +156,8 @@ class CheckService:
         if jpeg is not None:
             path = await asyncio.to_thread(self.photos.save, meter.id, reading.id, jpeg)
             reading = replace(reading, photo=path)
-        await asyncio.to_thread(self.store.add_reading, reading)
+        await asyncio.to_thread(self.store.add_reading, reading)  # queued if the store is away
+        self._recent[meter.id] = [*history, reading][-HISTORY:]
         if profile is not None and shot.snapshot is not None and shot.read is not None:
             await self._learn(profile, shot.snapshot.image, shot.read, reading, previous)
         outcome = self._outcome(meter, reading, jpeg, previous, trusted)
@@ -170,6 +172,17 @@ class CheckService:
         if outcome.low and (previous is None or (previous.kwh or 0) >= meter.low_kwh):
             await self.bus.publish(LowBalance(outcome))
         return outcome
+
+    async def _history(self, meter_id: str) -> list[Reading]:
+        """The meter's last readings; the last ones known here while the store is away
+        (the check still runs, and its reading waits in the store's outbox)."""
+        try:
+            history = await asyncio.to_thread(self.store.last_readings, meter_id, HISTORY)
+        except StoreUnavailable as err:
+            log.info("history of %s from memory: %s", meter_id, err)
+            return self._recent.get(meter_id, [])
+        self._recent[meter_id] = history
+        return history
 
     async def _take_and_judge(
         self,
@@ -253,7 +266,11 @@ class CheckService:
     def _typed_since(self, meter_id: str, since: datetime) -> bool:
         """Whether a token was typed on this meter since ``since`` (so a rise is fine)."""
         typed = frozenset({TopUpStatus.SENT, TopUpStatus.CONFIRMED, TopUpStatus.UNCONFIRMED})
-        for topup in self.store.list_topups(meter_id, typed, last=10):
+        try:
+            topups = self.store.list_topups(meter_id, typed, last=10)
+        except StoreUnavailable:
+            return False  # top-ups are refused while the store is away
+        for topup in topups:
             if topup.status is TopUpStatus.SENT:
                 return True
             if any(c.status is TopUpStatus.SENT and c.ts >= since for c in topup.history):

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from tokenmeter.config import Config
 from tokenmeter.devices.keypad import KeypadLink, KeypadResult
 from tokenmeter.domain import DeviceStatus, Meter, ReadingStatus, TopUp, TopUpStatus, utcnow
-from tokenmeter.errors import TokenmeterError
+from tokenmeter.errors import StoreUnavailable, TokenmeterError
 from tokenmeter.events import CheckCompleted, Event
 from tokenmeter.services.topup_digits import TokenKeeper
 from tokenmeter.services.topup_flow import NO_ANSWER, OPEN, UNKNOWN_ID, TopUpFlow
@@ -200,23 +200,30 @@ class OpenTopUps:
         if reading.status is not ReadingStatus.OK or reading.source == "topup":
             return
         meter = event.outcome.meter
-        open_sent = [
-            t
-            for t in await asyncio.to_thread(
+        try:
+            sent = await asyncio.to_thread(
                 self.store.list_topups, meter.id, frozenset({TopUpStatus.SENT})
             )
-            if t.error == NO_ANSWER and t.id not in self._tasks
-        ]
+        except StoreUnavailable:
+            return  # the store is away; the expiry poll retries open top-ups later
+        open_sent = [t for t in sent if t.error == NO_ANSWER and t.id not in self._tasks]
         if len(open_sent) == 1:
             await self.flow.credit_seen(
                 meter, open_sent[0], reading.kwh, "credit seen on a later check"
             )
 
     async def _expire_loop(self) -> None:
+        failing = ""  # the failure being reported, so an outage is logged once
         while True:
             await asyncio.sleep(EXPIRY_POLL_S)
             try:
                 await self.expire_queued()
                 await self.retry_open(lambda m: True)
             except Exception as err:
-                log.warning("expiring or retrying top-ups failed: %s", type(err).__name__)
+                if type(err).__name__ != failing:
+                    failing = type(err).__name__
+                    log.warning("expiring or retrying top-ups failed: %s (%s)", failing, err)
+                continue
+            if failing:
+                log.info("expiring and retrying top-ups works again")
+                failing = ""

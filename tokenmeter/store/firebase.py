@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 import firebase_admin
 from firebase_admin import credentials as fb_credentials
 from firebase_admin import db, exceptions
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from tokenmeter.domain import DeviceStatus, Meter, Reading, Schedule, TopUp, TopUpStatus
 from tokenmeter.errors import StoreUnavailable
@@ -103,6 +105,8 @@ class FirebaseStore(Store):
             name=f"tokenmeter-{id(self):x}-{time.monotonic_ns()}",
         )
         self._root = db.reference("/", app=self._app)
+        _no_status_retries(self._root)
+        self._away = threading.Event()  # set while Firebase is known unreachable
         self._outbox = Outbox(outbox_path, namespace=url)
         self._queued = self._outbox.count()
         self._write_lock = threading.RLock()
@@ -133,10 +137,29 @@ class FirebaseStore(Store):
                 delay *= 2
         raise AssertionError("unreachable")
 
+    def _went_away(self, err: Exception) -> None:
+        """Note an outage (one WARNING per outage); reads fail fast until it ends."""
+        if not self._away.is_set():
+            self._away.set()
+            self._wake.set()
+            log.warning(
+                "firebase unreachable (%s); readings queue locally, top-ups are refused"
+                " until it answers again",
+                err,
+            )
+
+    def _came_back(self) -> None:
+        if self._away.is_set():
+            self._away.clear()
+            log.warning("firebase answers again")
+
     def _read(self, what: str, action: Callable[[], T]) -> T:
+        if self._away.is_set():
+            raise StoreUnavailable(f"firebase unreachable while reading {what}")
         try:
             return self._retrying(what, action)
         except TRANSIENT_ERRORS as err:
+            self._went_away(err)
             raise StoreUnavailable(f"firebase unreachable while reading {what}") from err
 
     def _must_write(self, what: str, action: Callable[[], None]) -> None:
@@ -154,11 +177,11 @@ class FirebaseStore(Store):
     def _write(self, kind: str, meter_id: str, key: str, payload: dict[str, Any]) -> bool:
         """Apply a write now, or queue it behind earlier queued ones; False = refused."""
         with self._write_lock:
-            if self._queued == 0:
+            if self._queued == 0 and not self._away.is_set():
                 try:
                     return self._retrying(kind, lambda: self._apply(kind, meter_id, key, payload))
                 except TRANSIENT_ERRORS as err:
-                    log.warning("firebase unreachable (%s); queuing writes locally", err)
+                    self._went_away(err)
             self._outbox.append(kind, meter_id, key, payload)
             self._queued += 1
             self._wake.set()
@@ -212,8 +235,22 @@ class FirebaseStore(Store):
         while not self._stop.is_set():
             self._wake.wait(self._flush_interval_s)
             self._wake.clear()
-            if self._queued and not self._stop.is_set():
+            if self._stop.is_set():
+                continue
+            if self._queued:
                 self.flush()
+            elif self._away.is_set():
+                self._probe()
+
+    def _probe(self) -> None:
+        """One cheap read: does Firebase answer again?"""
+        try:
+            self._ref("meters").get(shallow=True)
+        except TRANSIENT_ERRORS:
+            return
+        except exceptions.FirebaseError:
+            pass  # it answers, if only to refuse
+        self._came_back()
 
     def flush(self) -> bool:
         """Replay queued writes in order; True when none is left."""
@@ -226,6 +263,7 @@ class FirebaseStore(Store):
                 for entry in entries:
                     if not self._replay(entry):
                         return False
+            self._came_back()
             return True
 
     def _replay(self, entry: OutboxEntry) -> bool:
@@ -425,12 +463,15 @@ class FirebaseStore(Store):
             return {"last_run": run, "owner": owner}
 
         ref = self._ref(f"meters/{meter_id}/slots/{slot}")
+        if self._away.is_set():
+            log.info("firebase unreachable: running slot %s of %s unclaimed", slot, meter_id)
+            return True
         try:
             self._retrying("claim_slot", lambda: ref.transaction(claim))
         except _Refused:
             return False
-        except TRANSIENT_ERRORS:
-            log.warning("firebase unreachable: running slot %s of %s unclaimed", slot, meter_id)
+        except TRANSIENT_ERRORS as err:
+            self._went_away(err)
         return True
 
     def last_slot_run(self, meter_id: str, slot: str) -> datetime | None:
@@ -451,3 +492,12 @@ class FirebaseStore(Store):
             log.warning("%d writes stay queued locally until the next start", self._queued)
         firebase_admin.delete_app(self._app)
         self._outbox.close()
+
+
+def _no_status_retries(root: db.Reference) -> None:
+    """Let the SDK retry a broken connection once but not 500/503 answers: it would
+    sleep up to 7.5 s per request; ``FirebaseStore._retrying`` retries instead."""
+    retry = Retry(connect=1, read=1, status=0, raise_on_status=False, allowed_methods=None)
+    session = root._client.session  # private: the SDK offers no retry option
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, HTTPAdapter(max_retries=retry))
