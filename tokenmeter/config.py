@@ -7,9 +7,10 @@ broker and one simulated meter.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
@@ -36,6 +37,9 @@ ENV_GOOGLE_CREDENTIALS = "GOOGLE_APPLICATION_CREDENTIALS"
 ENV_CONFIG = "TOKENMETER_CONFIG"
 LOCAL_CONFIG = Path("config.toml")
 SYSTEM_CONFIG = Path("/etc/tokenmeter/config.toml")
+
+
+MQTT_SCHEMES = ("mqtt", "mqtts", "tcp", "ssl")  # tcp and ssl: what paho calls them
 
 
 class Section(BaseModel):
@@ -74,6 +78,16 @@ class MqttConfig(Section):
     prefix: str = Field("tokenmeter", min_length=1, description="Topic prefix.")
     ca_file: str = Field("", description="CA bundle for mqtts:// (empty = system CAs).")
     client_id: str = Field("", description="MQTT client id; empty = generated.")
+
+    @field_validator("url")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if value.strip() and (parts.scheme not in MQTT_SCHEMES or not parts.hostname):
+            raise ValueError(
+                "use mqtt://host:1883 or mqtts://host:8883 (empty = start a local broker)"
+            )
+        return value
 
 
 class TelegramConfig(Section):
@@ -187,6 +201,15 @@ class MeterConfig(Section):
         "another number is refused. 'auto' = any. A stored profile wins.",
     )
     flash: StrictBool = Field(True, description="Photograph with the flash LED on.")
+
+    @field_validator("camera_url")
+    @classmethod
+    def _camera_url(cls, value: str) -> str:
+        url = value.strip()
+        parts = urlsplit(url)
+        if url.startswith("sim:") or (parts.scheme in ("http", "https") and parts.hostname):
+            return value
+        raise ValueError("use http://<camera>/capture (or https://), or sim: for a simulator")
 
     @field_validator("roi")
     @classmethod
@@ -318,6 +341,52 @@ def config_problems(data: Mapping[str, object]) -> list[tuple[str, str]]:
     return problems
 
 
+def setup_problems(
+    config: Config, *, known_meters: Collection[str] = (), env: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """``(key path, message)`` for what a loaded config needs from outside the file and
+    ``serve`` would otherwise find only at start: the Firebase credentials file, the
+    Blynk token, the Blynk meter. ``known_meters``: meters kept in the store too."""
+    env = os.environ if env is None else env
+    problems: list[tuple[str, str]] = []
+    store = config.store
+    emulator = urlsplit(store.firebase_url).scheme == "http" or bool(
+        env.get("FIREBASE_DATABASE_EMULATOR_HOST")
+    )
+    if store.backend == "firebase" and store.firebase_credentials and not emulator:
+        problem = credentials_problem(store.firebase_credentials)
+        if problem is not None:
+            what = {
+                "missing": "no such file or not readable",
+                "not_json": "not JSON",
+                "not_service_account": "not a service-account key",
+            }[problem[0]]
+            problems.append(
+                (
+                    "store.firebase_credentials",
+                    f"{store.firebase_credentials}: {what} ({problem[1]})",
+                )
+            )
+    blynk = config.blynk
+    if blynk.transport != "off" and not blynk.auth_token.get_secret_value():
+        problems.append(
+            (
+                "blynk.auth_token",
+                f"required when blynk.transport = {blynk.transport!r} (or set {ENV_BLYNK_TOKEN})",
+            )
+        )
+    meter_ids = {meter.id for meter in config.meters} | set(known_meters)
+    if blynk.meter and blynk.meter not in meter_ids:
+        problems.append(
+            (
+                "blynk.meter",
+                f"{blynk.meter!r} is not a configured meter (known: "
+                f"{', '.join(sorted(meter_ids))})",
+            )
+        )
+    return problems
+
+
 def _firebase_url_problem(url: str) -> str | None:
     """What is wrong with a Firebase database URL, or None."""
     if not url:
@@ -328,6 +397,30 @@ def _firebase_url_problem(url: str) -> str | None:
     if parts.scheme == "http" and parts.netloc and parse_qs(parts.query).get("ns"):
         return None
     return "use https://<db>.firebaseio.com, or http://host:port/?ns=<name> for an emulator"
+
+
+SERVICE_ACCOUNT_FIELDS = ("project_id", "private_key", "client_email")
+
+
+def credentials_problem(path: str) -> tuple[str, str] | None:
+    """What is wrong with a service-account key file, or None: the reason (``missing``
+    (no such file, or unreadable), ``not_json`` or ``not_service_account``, as in
+    ``CredentialsInvalid``) and the detail."""
+    try:
+        data = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
+    except OSError as err:
+        return "missing", err.strerror or str(err)
+    except UnicodeDecodeError as err:
+        return "not_json", str(err)
+    except json.JSONDecodeError as err:
+        return "not_json", str(err)
+    if not isinstance(data, dict) or data.get("type") != "service_account":
+        return "not_service_account", "no type = service_account"
+    absent = [key for key in SERVICE_ACCOUNT_FIELDS if not isinstance(data.get(key), str)]
+    absent += [key for key in SERVICE_ACCOUNT_FIELDS if key not in absent and not data[key]]
+    if absent:
+        return "not_service_account", "no " + ", ".join(absent)
+    return None
 
 
 def find_config_file(option: Path | None, env: Mapping[str, str] | None = None) -> Path | None:

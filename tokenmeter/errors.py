@@ -110,3 +110,26 @@ class BrokerUnavailable(TokenmeterError):
     """The MQTT broker could not be reached or started."""
 
     code = "broker_unavailable"
+
+
+class CredentialsInvalid(TokenmeterError):
+    """The Google service-account credentials cannot be used.
+
+    ``reason`` is one of: ``missing`` (no such file, or unreadable), ``not_json``,
+    ``not_service_account`` (JSON without the service-account fields), ``none`` (no
+    file given and no Google default credentials on the machine). ``path`` names the file.
+    """
+
+    code = "credentials_invalid"
+    REASONS = ("missing", "not_json", "not_service_account", "none")
+
+    def __init__(self, detail: str = "", *, reason: str, path: str = "", **params: object) -> None:
+        super().__init__(detail, path=path, **params)
+        self.reason = reason if reason in self.REASONS else "none"
+        self.path = path
+
+
+class PortUnavailable(TokenmeterError):
+    """A port the service listens on is taken by another program, or cannot be bound."""
+
+    code = "port_unavailable"

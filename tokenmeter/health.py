@@ -8,6 +8,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from tokenmeter.errors import PortUnavailable
+
 log = logging.getLogger(__name__)
 
 HealthProbe = Callable[[], dict[str, Any]]
@@ -24,7 +26,12 @@ class HealthServer:
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        """Listen; a port that is taken (or an address that is not this machine's) raises
+        ``PortUnavailable``."""
+        try:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        except OSError as err:
+            raise PortUnavailable(err.strerror or str(err), host=self.host, port=self.port) from err
         sockets = self._server.sockets or ()
         if sockets:
             self.port = int(sockets[0].getsockname()[1])

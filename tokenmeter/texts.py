@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from tokenmeter.errors import CameraUnavailable, InvalidToken, TokenmeterError
+from tokenmeter.errors import (
+    CameraUnavailable,
+    CredentialsInvalid,
+    InvalidToken,
+    TokenmeterError,
+)
 
 Lang = Literal["id", "en"]
 
@@ -33,6 +38,33 @@ _CAMERA_REASONS: dict[str, dict[str, str]] = {
     },
 }
 
+_CREDENTIALS_REASONS: dict[str, dict[str, str]] = {
+    "missing": {
+        "id": "Berkas kredensial Firebase {path} tidak ada atau tidak bisa dibaca. "
+        "Periksa [store] firebase_credentials atau GOOGLE_APPLICATION_CREDENTIALS.",
+        "en": "The Firebase credentials file {path} does not exist or cannot be read. "
+        "Check [store] firebase_credentials or GOOGLE_APPLICATION_CREDENTIALS.",
+    },
+    "not_json": {
+        "id": "Berkas kredensial Firebase {path} bukan JSON yang valid. "
+        "Unduh ulang kunci akun layanan dari Firebase Console.",
+        "en": "The Firebase credentials file {path} is not valid JSON. "
+        "Download the service-account key again from the Firebase console.",
+    },
+    "not_service_account": {
+        "id": "Berkas kredensial Firebase {path} bukan kunci akun layanan "
+        "(perlu type = service_account, project_id, private_key, client_email).",
+        "en": "The Firebase credentials file {path} is not a service-account key "
+        "(it needs type = service_account, project_id, private_key, client_email).",
+    },
+    "none": {
+        "id": "Tidak ada kredensial Google untuk Firebase. Isi [store] firebase_credentials "
+        "dengan berkas kunci akun layanan, atau set GOOGLE_APPLICATION_CREDENTIALS.",
+        "en": "No Google credentials for Firebase. Set [store] firebase_credentials to a "
+        "service-account key file, or set GOOGLE_APPLICATION_CREDENTIALS.",
+    },
+}
+
 _ERRORS: dict[str, dict[str, str]] = {
     "camera_unavailable": _CAMERA_REASONS["unreachable"],
     "unreadable": {
@@ -58,6 +90,14 @@ _ERRORS: dict[str, dict[str, str]] = {
     "broker_unavailable": {
         "id": "Server MQTT tidak bisa dihubungi.",
         "en": "The MQTT broker could not be reached.",
+    },
+    "port_unavailable": {
+        "id": "Alamat {host}:{port} untuk /healthz tidak bisa dipakai; mungkin sudah dipakai "
+        "program lain (tokenmeter serve yang lain?). Ganti [service] health_port, atau 0 "
+        "untuk mematikannya.",
+        "en": "The address {host}:{port} for /healthz cannot be used; another program "
+        "(another tokenmeter serve?) may hold it. Change [service] health_port, or 0 to "
+        "turn it off.",
     },
     "config_invalid": {
         "id": "Konfigurasi tidak valid: {detail}",
@@ -127,6 +167,8 @@ def error_sentence(err: TokenmeterError, lang: Lang = "id") -> str:
     params: dict[str, object] = {"detail": err.detail, **err.params}
     if isinstance(err, InvalidToken):
         template = _TOKEN_REASONS.get(err.reason, _ERRORS["error"])[lang]
+    elif isinstance(err, CredentialsInvalid):
+        template = _CREDENTIALS_REASONS[err.reason][lang]
     elif isinstance(err, CameraUnavailable):
         template = _CAMERA_REASONS.get(err.reason, _CAMERA_REASONS["unreachable"])[lang]
     else:

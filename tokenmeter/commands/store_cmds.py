@@ -21,7 +21,7 @@ from tokenmeter.commands.common import (
     source_line,
     user_errors,
 )
-from tokenmeter.config import Config, find_config_file, load_config
+from tokenmeter.config import Config, find_config_file, load_config, setup_problems
 from tokenmeter.domain import Reading, Schedule
 from tokenmeter.errors import ConfigError, UnknownMeter
 from tokenmeter.store.base import Store
@@ -58,7 +58,11 @@ def config_group() -> None:
 @config_option
 @lang_option
 def config_check(config_path: Path | None) -> None:
-    """Validate the config file; print each problem with its key path."""
+    """Validate the config file; print each problem with its key path.
+
+    Besides the file itself: URL schemes, the Firebase credentials file (backend =
+    firebase), the Blynk token (transport not off) and the meter blynk.meter names.
+    """
     path = find_config_file(config_path)
     try:
         config = load_config(path)
@@ -67,11 +71,33 @@ def config_check(config_path: Path | None) -> None:
         problems = cast(
             "list[tuple[str, str]]", err.params.get("problems") or [("(file)", err.detail)]
         )
-        for key, message in problems:
-            click.echo(f"{key}: {message}")
+        _echo_problems(problems)
         raise SystemExit(EXIT_USAGE) from err
     click.echo(source_line(path, config, chosen_lang(config)), err=True)
+    problems = setup_problems(config, known_meters=_stored_meter_ids(config))
+    if problems:
+        _echo_problems(problems)
+        raise SystemExit(EXIT_USAGE)
     click.echo("OK")
+
+
+def _echo_problems(problems: list[tuple[str, str]]) -> None:
+    for key, message in problems:
+        click.echo(f"{key}: {message}")
+
+
+def _stored_meter_ids(config: Config) -> set[str]:
+    """Meters added with ``tokenmeter meter add`` to an existing SQLite store (a
+    Firebase store is not reached by ``config check``)."""
+    if config.store.backend != "sqlite" or not config.store.sqlite_path.is_file():
+        return set()
+    from tokenmeter.store.sqlite import SqliteStore
+
+    store = SqliteStore(config.store.sqlite_path)
+    try:
+        return {meter.id for meter in store.registered_meters()}
+    finally:
+        store.close()
 
 
 # -- schedule ----------------------------------------------------------------------------

@@ -27,11 +27,13 @@ from urllib.parse import urlsplit
 import firebase_admin
 from firebase_admin import credentials as fb_credentials
 from firebase_admin import db, exceptions
+from google.auth.exceptions import DefaultCredentialsError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from tokenmeter.config import credentials_problem
 from tokenmeter.domain import DeviceStatus, Meter, Reading, Schedule, TopUp, TopUpStatus
-from tokenmeter.errors import StoreUnavailable
+from tokenmeter.errors import CredentialsInvalid, StoreUnavailable
 from tokenmeter.profile import MeterProfile, ProfileError, profile_from_dict, profile_to_dict
 from tokenmeter.store.base import ScheduleCallback, Store, Subscription
 from tokenmeter.store.firebase_watch import FirebaseScheduleWatch
@@ -74,6 +76,18 @@ def _same(stored: Any, wanted: dict[str, Any]) -> bool:
     return {k: v for k, v in stored.items() if v is not None} == clean
 
 
+def _certificate(path: str) -> fb_credentials.Certificate:
+    """The service-account credential in ``path``; ``CredentialsInvalid`` says what is wrong."""
+    problem = credentials_problem(path)
+    if problem is None:
+        try:
+            return fb_credentials.Certificate(path)
+        except (OSError, ValueError) as err:  # e.g. a private key that does not parse
+            problem = "not_service_account", str(err)
+    reason, detail = problem
+    raise CredentialsInvalid(detail, reason=reason, path=path)
+
+
 class FirebaseStore(Store):
     """``Store`` on a Firebase Realtime Database URL (or a local emulator URL)."""
 
@@ -98,13 +112,17 @@ class FirebaseStore(Store):
             os.environ.get("FIREBASE_DATABASE_EMULATOR_HOST")
         )
         if credentials and not emulator:
-            credential = fb_credentials.Certificate(credentials)
+            credential = _certificate(credentials)
         self._app = firebase_admin.initialize_app(
             credential,
             {"databaseURL": url, "httpTimeout": http_timeout_s},
             name=f"tokenmeter-{id(self):x}-{time.monotonic_ns()}",
         )
-        self._root = db.reference("/", app=self._app)
+        try:
+            self._root = db.reference("/", app=self._app)
+        except DefaultCredentialsError as err:
+            firebase_admin.delete_app(self._app)
+            raise CredentialsInvalid(str(err).split(". ")[0], reason="none") from err
         _no_status_retries(self._root)
         self._away = threading.Event()  # set while Firebase is known unreachable
         self._outbox = Outbox(outbox_path, namespace=url)

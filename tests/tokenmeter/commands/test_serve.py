@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,6 +59,92 @@ def test_demo_without_mosquitto_exits_2(monkeypatch: pytest.MonkeyPatch, tmp_pat
     )
     assert result.exit_code == 2, result.output
     assert "mosquitto is not installed" in result.output
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("id", "Kesalahan: Alamat 127.0.0.1:{port} untuk /healthz tidak bisa dipakai"),
+        ("en", "Error: The address 127.0.0.1:{port} for /healthz cannot be used"),
+    ],
+)
+def test_health_port_in_use_is_one_line(tmp_path: Path, lang: str, expected: str) -> None:
+    """A /healthz port another program holds: one line in the run's language, exit 2."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        config = write_config(
+            tmp_path / "tokenmeter.toml",
+            f'[store]\nsqlite_path = "tm.db"\n[service]\nhealth_port = {port}\n',
+        )
+        result = CliRunner().invoke(main, ["serve", "--lang", lang, "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if "INFO" not in line]
+    assert lines[-1].startswith(expected.format(port=port)), result.stderr
+    assert "health_port" in lines[-1]
+    assert "Traceback" not in result.output
+
+
+def _firebase_config(tmp_path: Path, credentials: str) -> Path:
+    return write_config(
+        tmp_path / "tokenmeter.toml",
+        '[store]\nbackend = "firebase"\nfirebase_url = "https://tm-test.firebaseio.com"\n'
+        f'firebase_credentials = "{credentials}"\nsqlite_path = "tm.db"\n'
+        "[service]\nhealth_port = 0\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "lang", "expected"),
+    [
+        (None, "id", "Kesalahan: Berkas kredensial Firebase {path} tidak ada"),
+        (None, "en", "Error: The Firebase credentials file {path} does not exist"),
+        ('{"type": ', "id", "Kesalahan: Berkas kredensial Firebase {path} bukan JSON"),
+        ('{"type": ', "en", "Error: The Firebase credentials file {path} is not valid JSON"),
+        ('{"type": "user"}', "id", "Kesalahan: Berkas kredensial Firebase {path} bukan kunci"),
+        (
+            json.dumps({"type": "service_account", "project_id": "p"}),
+            "en",
+            "Error: The Firebase credentials file {path} is not a service-account key",
+        ),
+    ],
+)
+def test_firebase_credentials_mistakes_are_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    content: str | None,
+    lang: str,
+    expected: str,
+) -> None:
+    """A missing, malformed or wrong credentials file: one plain line, exit 2."""
+    monkeypatch.delenv("FIREBASE_DATABASE_EMULATOR_HOST", raising=False)
+    credentials = tmp_path / "key.json"
+    if content is not None:
+        credentials.write_text(content, encoding="utf-8")
+    config = _firebase_config(tmp_path, "key.json")
+    result = CliRunner().invoke(main, ["serve", "--lang", lang, "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[-1].startswith(expected.format(path=credentials))
+    assert "Traceback" not in result.output
+
+
+def test_no_google_credentials_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """backend = firebase with no credentials file and no Google default credentials."""
+    for name in ("FIREBASE_DATABASE_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_GCE_CHECK", "True")  # no metadata server to ask
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = _firebase_config(tmp_path, "")
+    for lang, expected in (
+        ("id", "Kesalahan: Tidak ada kredensial Google untuk Firebase."),
+        ("en", "Error: No Google credentials for Firebase."),
+    ):
+        result = CliRunner().invoke(main, ["serve", "--lang", lang, "--config", str(config)])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.splitlines()[-1].startswith(expected), result.stderr
+        assert "Traceback" not in result.output
 
 
 def _next_minute(now: datetime, lead_s: float = 10.0) -> datetime:

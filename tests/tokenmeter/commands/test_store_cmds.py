@@ -242,3 +242,112 @@ def test_schedule_set_after_remove_checks_again(config_file: Path) -> None:
     assert stored_schedule(config_file, "rumah") == Schedule(())
     run("schedule", "set", "09:00", "--config", str(config_file))
     assert stored_schedule(config_file, "rumah") == Schedule(("09:00",))
+
+
+def _check(tmp_path: Path, body: str) -> tuple[int, str]:
+    """``config check`` on a file with ``body`` (a SQLite store in ``tmp_path``)."""
+    path = tmp_path / "check.toml"
+    path.write_text(f'[store]\nsqlite_path = "tm.db"\n{body}', encoding="utf-8")
+    code, out, _ = run("config", "check", "--config", str(path))
+    return code, out
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('[[meters]]\nid = "a"\ncamera_url = "192.168.1.20/capture"\n', "meters.0.camera_url"),
+        ('[[meters]]\nid = "a"\ncamera_url = "ftp://cam/capture"\n', "meters.0.camera_url"),
+        ('[[meters]]\nid = "a"\ncamera_url = "http:///capture"\n', "meters.0.camera_url"),
+        ('[mqtt]\nurl = "http://broker:1883"\n', "mqtt.url"),
+        ('[mqtt]\nurl = "broker.local"\n', "mqtt.url"),
+    ],
+)
+def test_config_check_refuses_url_schemes(tmp_path: Path, body: str, key: str) -> None:
+    """A camera URL that is not http(s) or sim:, a broker URL that is not mqtt(s): the key."""
+    code, out = _check(tmp_path, body)
+    assert code == 2
+    assert out.startswith(f"{key}: "), out
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '[[meters]]\nid = "a"\ncamera_url = "http://192.168.1.20/capture"\n'
+        '[[meters]]\nid = "b"\ncamera_url = "sim:a"\n',
+        '[mqtt]\nurl = "mqtts://broker.example:8883"\n',
+        '[mqtt]\nurl = "mqtt://127.0.0.1:1883"\n',
+    ],
+)
+def test_config_check_accepts_good_urls(tmp_path: Path, body: str) -> None:
+    """http(s) and sim: cameras, mqtt(s) brokers pass."""
+    assert _check(tmp_path, body) == (0, "OK\n")
+
+
+FIREBASE = '\nbackend = "firebase"\nfirebase_url = "https://tm-test.firebaseio.com"\n'
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file or not readable"),
+        ("{not json", "not JSON"),
+        ('{"type": "user"}', "not a service-account key (no type = service_account)"),
+        (
+            json.dumps({"type": "service_account", "project_id": "p", "private_key": "k"}),
+            "not a service-account key (no client_email)",
+        ),
+    ],
+)
+def test_config_check_firebase_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str | None, message: str
+) -> None:
+    """backend = firebase: the credentials file must exist and be a service-account key."""
+    monkeypatch.delenv("FIREBASE_DATABASE_EMULATOR_HOST", raising=False)
+    key = tmp_path / "key.json"
+    if content is not None:
+        key.write_text(content, encoding="utf-8")
+    code, out = _check(tmp_path, f'{FIREBASE}firebase_credentials = "key.json"\n')
+    assert code == 2
+    assert out.startswith(f"store.firebase_credentials: {key}: {message}"), out
+
+
+def test_config_check_firebase_credentials_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GOOGLE_APPLICATION_CREDENTIALS is checked the same way; a good key passes."""
+    monkeypatch.delenv("FIREBASE_DATABASE_EMULATOR_HOST", raising=False)
+    key = tmp_path / "env-key.json"
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+    code, out = _check(tmp_path, FIREBASE)
+    assert code == 2 and out.startswith(f"store.firebase_credentials: {key}: no such file"), out
+    fields = {"type": "service_account", "project_id": "p", "private_key": "k"}
+    key.write_text(json.dumps({**fields, "client_email": "a@p.iam"}), encoding="utf-8")
+    assert _check(tmp_path, FIREBASE) == (0, "OK\n")
+
+
+def test_config_check_blynk_token_and_meter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blynk on without a token, and blynk.meter naming no meter: both keys, exit 2."""
+    monkeypatch.delenv("TOKENMETER_BLYNK_TOKEN", raising=False)
+    meters = '[[meters]]\nid = "rumah"\n'
+    code, out = _check(tmp_path, f'[blynk]\ntransport = "mqtt"\nmeter = "gudang"\n{meters}')
+    assert code == 2
+    lines = out.splitlines()
+    assert lines[0].startswith("blynk.auth_token: required when blynk.transport = 'mqtt'")
+    assert lines[1] == "blynk.meter: 'gudang' is not a configured meter (known: rumah)"
+    monkeypatch.setenv("TOKENMETER_BLYNK_TOKEN", "abc")
+    assert _check(tmp_path, f'[blynk]\ntransport = "mqtt"\nmeter = "rumah"\n{meters}') == (
+        0,
+        "OK\n",
+    )
+    assert _check(tmp_path, f'[blynk]\ntransport = "off"\n{meters}') == (0, "OK\n")
+
+
+def test_config_check_blynk_meter_added_with_meter_add(tmp_path: Path) -> None:
+    """A meter kept in the store (``tokenmeter meter add``) counts as configured."""
+    store = SqliteStore(tmp_path / "tm.db")
+    store.register_meter(Meter(id="gudang", name="Gudang", timezone="UTC", low_kwh=5.0))
+    store.close()
+    code, out = _check(tmp_path, '[blynk]\nmeter = "gudang"\n')
+    assert (code, out) == (0, "OK\n")
