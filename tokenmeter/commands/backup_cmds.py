@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +84,19 @@ folder_argument = click.argument(
 )
 
 
-def _refused(err: BackupRefused) -> SystemExit:
-    template = _REFUSALS.get(err.reason, _REFUSALS["manifest"])[chosen_lang()]
-    click.echo(template.format(path=err.detail), err=True)
-    return SystemExit(EXIT_USAGE)
+@contextmanager
+def _refusals_told(folder: Path) -> Iterator[None]:
+    """Turn a refused backup or restore, or a file or database error, into one line
+    on stderr and exit code ``EXIT_USAGE``."""
+    try:
+        yield
+    except BackupRefused as err:
+        template = _REFUSALS.get(err.reason, _REFUSALS["manifest"])[chosen_lang()]
+        click.echo(template.format(path=err.detail), err=True)
+        raise SystemExit(EXIT_USAGE) from err
+    except (OSError, sqlite3.Error) as err:
+        click.echo(f"{folder}: {getattr(err, 'strerror', None) or err}", err=True)
+        raise SystemExit(EXIT_USAGE) from err
 
 
 def _echo_json(value: Any) -> None:
@@ -104,13 +115,8 @@ def backup(folder: Path, as_json: bool, config_path: Path | None) -> None:
     Safe while the service runs. The token vault and its key are left out.
     """
     config = cli_config(config_path)
-    try:
+    with _refusals_told(folder):
         summary = create_backup(config, folder)
-    except BackupRefused as err:
-        raise _refused(err) from err
-    except (OSError, sqlite3.Error) as err:
-        click.echo(f"{folder}: {getattr(err, 'strerror', None) or err}", err=True)
-        raise SystemExit(EXIT_USAGE) from err
     if as_json:
         _echo_json(
             {
@@ -152,13 +158,8 @@ def restore(folder: Path, force: bool, as_json: bool, config_path: Path | None) 
     unless --force.
     """
     config = cli_config(config_path)
-    try:
+    with _refusals_told(folder):
         summary = restore_backup(config, folder, force=force)
-    except BackupRefused as err:
-        raise _refused(err) from err
-    except (OSError, sqlite3.Error) as err:
-        click.echo(f"{folder}: {getattr(err, 'strerror', None) or err}", err=True)
-        raise SystemExit(EXIT_USAGE) from err
     if as_json:
         _echo_json(
             {
