@@ -48,13 +48,6 @@ def fill(config: Config) -> dict[str, object]:
         confirmed = topup.moved(TopUpStatus.CONFIRMED, "credit seen")
         assert store.transition_topup("rumah", "t1", frozenset({TopUpStatus.PENDING}), confirmed)
         store.put_profile("rumah", make_profile("123.45", "7.00"))
-        snapshot: dict[str, object] = {
-            "readings": store.last_readings("rumah", 10),
-            "topups": store.list_topups("rumah"),
-            "schedules": [store.get_schedule("rumah"), store.get_schedule("kamar-7")],
-            "profile": store.get_profile("rumah"),
-            "registered": store.registered_meters(),
-        }
     finally:
         store.close()
     for meter, name in (("rumah", "r00000.jpg"), ("rumah", "r00001.jpg"), ("kamar-7", "a.jpg")):
@@ -65,7 +58,15 @@ def fill(config: Config) -> dict[str, object]:
     (sim / "kamar-7.json").write_text('{"kwh": 88.5}', encoding="utf-8")
     (config.store.sqlite_path.parent / "topup-tokens.vault").write_bytes(b"secret")
     (config.store.sqlite_path.parent / "topup-tokens.key").write_bytes(b"key")
-    return snapshot
+    return snapshot_of(config)
+
+
+def backed_up(tmp_path: Path) -> Config:
+    """A filled box under ``tmp_path / "box"``, backed up into ``tmp_path / "backup"``."""
+    config = box(tmp_path / "box")
+    fill(config)
+    create_backup(config, tmp_path / "backup")
+    return config
 
 
 def snapshot_of(config: Config) -> dict[str, object]:
@@ -105,9 +106,7 @@ def test_round_trip_loses_nothing(tmp_path: Path) -> None:
 
 def test_vault_and_key_are_left_out(tmp_path: Path) -> None:
     """The backup holds neither the token vault nor its key, and says so."""
-    config = box(tmp_path / "box")
-    fill(config)
-    create_backup(config, tmp_path / "backup")
+    backed_up(tmp_path)
     names = set(files_under(tmp_path / "backup"))
     assert not any("topup-tokens" in name for name in names)
     manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
@@ -135,9 +134,7 @@ def test_backup_while_the_store_is_open(tmp_path: Path) -> None:
 
 def test_restore_keeps_the_previous_database(tmp_path: Path) -> None:
     """Restoring over a database keeps the old one beside it."""
-    config = box(tmp_path / "box")
-    fill(config)
-    create_backup(config, tmp_path / "backup")
+    config = backed_up(tmp_path)
     store = SqliteStore(config.store.sqlite_path)
     store.add_reading(make_reading("rumah", 50, kwh=1.0))
     store.close()
@@ -177,9 +174,7 @@ def test_refusals(tmp_path: Path) -> None:
 
 def test_newer_schema_refused(tmp_path: Path) -> None:
     """A backup from a newer tokenmeter (schema) is not restored."""
-    config = box(tmp_path / "box")
-    fill(config)
-    create_backup(config, tmp_path / "backup")
+    config = backed_up(tmp_path)
     manifest_path = tmp_path / "backup" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["schema_version"] = 999
@@ -191,9 +186,7 @@ def test_newer_schema_refused(tmp_path: Path) -> None:
 
 def test_running_service_refused_unless_forced(tmp_path: Path) -> None:
     """An open database (a running service) stops a restore; --force goes on."""
-    config = box(tmp_path / "box")
-    fill(config)
-    create_backup(config, tmp_path / "backup")
+    config = backed_up(tmp_path)
     assert service_running(config) == ""
     live = SqliteStore(config.store.sqlite_path)
     try:
