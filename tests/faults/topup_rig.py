@@ -1,4 +1,5 @@
-"""A core on simulated meters and a real broker, for the top-up fault tests."""
+"""A core on simulated meters and a real broker, for the top-up tests (the fault
+tests and ``tests/tokenmeter/services/test_topup.py``)."""
 
 from __future__ import annotations
 

@@ -12,8 +12,9 @@ import pytest
 
 import ocr
 from ocr.reading import Image
-from tests.tokenmeter.services.simkit import EventLog, ShownReader, eventually, sim_config, token
-from tokenmeter.app import Core, SimOptions, build_core
+from tests.faults.topup_rig import new_device, start_core, told
+from tests.tokenmeter.services.simkit import EventLog, eventually, sim_config, token
+from tokenmeter.app import Core
 from tokenmeter.devices.broker import LocalBroker
 from tokenmeter.domain import (
     StatusChange,
@@ -24,7 +25,6 @@ from tokenmeter.domain import (
     utcnow,
 )
 from tokenmeter.errors import InvalidToken
-from tokenmeter.events import TopUpChanged
 from tokenmeter.services.topup import TopUpService
 from tokenmeter.sim.keypad_device import SimulatedKeypadDevice
 from tokenmeter.sim.meter import token_credit
@@ -41,21 +41,12 @@ class Rig:
         return self.core.sim_devices[0]
 
     def statuses(self, topup_id: str) -> list[TopUpStatus]:
-        return [e.topup.status for e in self.events.of(TopUpChanged) if e.topup.id == topup_id]
+        return told(self.events, topup_id)
 
 
 async def _start(tmp_path: Path, broker_url: str, key_time_scale: float = 0.01) -> Rig:
     config = sim_config(tmp_path, broker_url, result_timeout_s=15.0)
-    core = build_core(
-        config, sim=SimOptions(key_time_scale=key_time_scale, state_dir=tmp_path / "sim")
-    )
-    reader = ShownReader()
-    for meter in core.sim_meters.values():
-        reader.watch(meter)
-    core.checks.reader = reader
-    events = EventLog()
-    core.bus.subscribe(events)
-    await core.start()
+    core, events = await start_core(config, tmp_path, key_time_scale=key_time_scale)
     return Rig(core, events, broker_url)
 
 
@@ -69,17 +60,6 @@ async def rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Rig]:
 async def _stop_device(rig: Rig) -> None:
     rig.device.stop()
     assert await eventually(lambda: not rig.core.keypad.is_online("rumah"))
-
-
-def _new_device(rig: Rig) -> SimulatedKeypadDevice:
-    device = SimulatedKeypadDevice(
-        rig.core.sim_meters["rumah"],
-        rig.broker_url,
-        prefix=rig.core.config.mqtt.prefix,
-        time_scale=0.01,
-    )
-    device.start()
-    return device
 
 
 async def test_top_up_is_typed_and_confirmed(rig: Rig, tmp_path: Path) -> None:
@@ -165,7 +145,7 @@ async def test_queued_while_offline_then_sent_on_return(rig: Rig) -> None:
     started = await rig.core.topups.start("rumah", token(3), "blynk")
     queued = await rig.core.topups.wait("rumah", started.id, 10)
     assert queued.status is TopUpStatus.QUEUED and queued.error == "device_offline"
-    device = _new_device(rig)
+    device = new_device(rig.core, rig.broker_url)
     try:
         assert await eventually(
             lambda: (
