@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from tests.tokenmeter.commands.clikit import invoke, sqlite_config
 from tests.tokenmeter.store.contract import make_reading
 from tokenmeter.app import build_core
-from tokenmeter.cli import main
 from tokenmeter.config import load_config
 from tokenmeter.domain import Meter, Schedule
 from tokenmeter.store.factory import open_store
@@ -19,24 +18,18 @@ from tokenmeter.store.sqlite import SqliteStore
 
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[store]
-sqlite_path = "{tmp_path / "tokenmeter.db"}"
-
+    return sqlite_config(
+        tmp_path,
+        """
 [[meters]]
 id = "rumah"
 name = "Rumah"
 """,
-        encoding="utf-8",
     )
-    return path
 
 
 def run(config_file: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, [*args, "--config", str(config_file)], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
+    return invoke(*args, "--config", str(config_file))
 
 
 def opened(config_file: Path) -> SqliteStore:

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from tests.tokenmeter.commands.clikit import invoke, sqlite_config
 from tests.tokenmeter.store.contract import make_reading
-from tokenmeter.cli import main
 from tokenmeter.config import load_config
 from tokenmeter.domain import Meter, ReadingStatus, Schedule
 from tokenmeter.store.sqlite import SqliteStore
@@ -17,12 +16,9 @@ from tokenmeter.store.sqlite import SqliteStore
 
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[store]
-sqlite_path = "{tmp_path / "tokenmeter.db"}"
-
+    return sqlite_config(
+        tmp_path,
+        """
 [[meters]]
 id = "rumah"
 schedule = ["06:00", "18:00"]
@@ -32,14 +28,7 @@ id = "kos-1"
 timezone = "Asia/Makassar"
 schedule = ["07:00"]
 """,
-        encoding="utf-8",
     )
-    return path
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def stored_schedule(config_file: Path, meter_id: str) -> Schedule | None:
@@ -52,7 +41,7 @@ def stored_schedule(config_file: Path, meter_id: str) -> Schedule | None:
 
 def test_config_check_ok(config_file: Path) -> None:
     """A valid file prints OK and exits 0; stderr names the file checked."""
-    assert run("config", "check", "--config", str(config_file)) == (
+    assert invoke("config", "check", "--config", str(config_file)) == (
         0,
         "OK\n",
         f"konfigurasi: {config_file}; basis data: {config_file.parent / 'tokenmeter.db'}\n",
@@ -67,7 +56,7 @@ def test_config_check_lists_problems_with_paths(tmp_path: Path) -> None:
         'schedule = ["25:00"]\n',
         encoding="utf-8",
     )
-    code, out, _ = run("config", "check", "--config", str(bad))
+    code, out, _ = invoke("config", "check", "--config", str(bad))
     assert code == 2
     assert "store.backend:" in out
     assert "store.colour: unknown key" in out
@@ -77,19 +66,19 @@ def test_config_check_lists_problems_with_paths(tmp_path: Path) -> None:
 
 def test_config_check_missing_file(tmp_path: Path) -> None:
     """A missing file is a problem too."""
-    code, out, _ = run("config", "check", "--config", str(tmp_path / "nope.toml"))
+    code, out, _ = invoke("config", "check", "--config", str(tmp_path / "nope.toml"))
     assert code == 2
     assert "not found" in out
 
 
 def test_schedule_show_seeded_from_config(config_file: Path) -> None:
     """The config schedule seeds an empty store; show prints it."""
-    assert run("schedule", "show", "--config", str(config_file)) == (
+    assert invoke("schedule", "show", "--config", str(config_file)) == (
         0,
         "rumah: 06:00, 18:00\n",
         "",
     )
-    code, out, _ = run(
+    code, out, _ = invoke(
         "schedule", "show", "--meter", "kos-1", "--json", "--config", str(config_file)
     )
     assert code == 0
@@ -103,7 +92,7 @@ def test_schedule_show_seeded_from_config(config_file: Path) -> None:
 
 def test_schedule_set_then_show(config_file: Path) -> None:
     """A new schedule is stored, normalised, and wins over the config seed."""
-    code, out, _ = run(
+    code, out, _ = invoke(
         "schedule",
         "set",
         "18:30",
@@ -116,15 +105,15 @@ def test_schedule_set_then_show(config_file: Path) -> None:
     )
     assert code == 0
     assert json.loads(out)["times"] == ["06:00", "18:30"]
-    assert run("schedule", "show", "--config", str(config_file))[1] == "rumah: 06:00, 18:30\n"
+    assert invoke("schedule", "show", "--config", str(config_file))[1] == "rumah: 06:00, 18:30\n"
     assert stored_schedule(config_file, "rumah") == Schedule(("06:00", "18:30"))
 
 
 @pytest.mark.parametrize("bad", ["25:00", "6pm", "12:60", "noon"])
 def test_schedule_set_refuses_bad_times(config_file: Path, bad: str) -> None:
     """A bad time is refused with a clear message and nothing is written."""
-    run("schedule", "show", "--config", str(config_file))  # seed 06:00, 18:00
-    code, out, err = run(
+    invoke("schedule", "show", "--config", str(config_file))  # seed 06:00, 18:00
+    code, out, err = invoke(
         "schedule", "set", "07:00", bad, "--lang", "en", "--config", str(config_file)
     )
     assert code == 2
@@ -136,7 +125,7 @@ def test_schedule_set_refuses_bad_times(config_file: Path, bad: str) -> None:
 
 def test_unknown_meter_is_refused(config_file: Path) -> None:
     """An unknown meter id gives one plain line and exit 2."""
-    code, _, err = run(
+    code, _, err = invoke(
         "schedule", "set", "07:00", "--meter", "gudang", "--config", str(config_file)
     )
     assert (code, err) == (2, "Kesalahan: Meter gudang tidak dikenal.\n")
@@ -153,7 +142,7 @@ def test_history_last_n(config_file: Path) -> None:
         )
     )
     store.close()
-    code, out, _ = run(
+    code, out, _ = invoke(
         "history", "--meter", "kos-1", "--last", "3", "--lang", "en", "--config", str(config_file)
     )
     assert code == 0
@@ -161,7 +150,7 @@ def test_history_last_n(config_file: Path) -> None:
     assert lines[0] == "kos-1 (Asia/Makassar):"
     assert lines[1].startswith("2026-11-20 14:03") and "47.00 kWh" in lines[1]
     assert "camera error" in lines[3] and "not reached" in lines[3]
-    code, out, _ = run(
+    code, out, _ = invoke(
         "history", "--meter", "kos-1", "--last", "2", "--json", "--config", str(config_file)
     )
     data = json.loads(out)
@@ -175,13 +164,13 @@ def test_history_in_indonesian_by_default(config_file: Path) -> None:
     store.add_reading(make_reading("rumah", 0, kwh=1234.5))
     store.add_reading(make_reading("rumah", 1, kwh=None, status=ReadingStatus.UNREADABLE))
     store.close()
-    code, out, _ = run("history", "--config", str(config_file))
+    code, out, _ = invoke("history", "--config", str(config_file))
     assert code == 0
     first, second = out.splitlines()[1:]
     assert "1.234,50 kWh" in first and "terbaca" in first
     assert "tak terbaca" in second
     assert not [word for word in ("unreadable", "ok ", "1,234.50") if word in out]
-    code, out, _ = run("history", "--json", "--config", str(config_file))
+    code, out, _ = invoke("history", "--json", "--config", str(config_file))
     assert json.loads(out)[0]["kwh"] == 1234.5
 
 
@@ -190,9 +179,9 @@ def test_schedule_show_in_both_languages(config_file: Path) -> None:
     store = SqliteStore(load_config(config_file).store.sqlite_path)
     store.put_meter(Meter(id="gudang", name="Gudang", timezone="UTC", low_kwh=5.0))
     store.close()
-    shown = run("schedule", "show", "--meter", "gudang", "--config", str(config_file))
+    shown = invoke("schedule", "show", "--meter", "gudang", "--config", str(config_file))
     assert shown == (0, "gudang: belum ada jadwal tersimpan\n", "")
-    shown = run(
+    shown = invoke(
         "schedule", "show", "--meter", "gudang", "--lang", "en", "--config", str(config_file)
     )
     assert shown == (0, "gudang: no schedule stored\n", "")
@@ -200,12 +189,12 @@ def test_schedule_show_in_both_languages(config_file: Path) -> None:
 
 def test_history_empty(config_file: Path) -> None:
     """A meter without readings says so."""
-    assert run("history", "--config", str(config_file)) == (
+    assert invoke("history", "--config", str(config_file)) == (
         0,
         "rumah: belum ada pembacaan\n",
         "",
     )
-    assert run("history", "--lang", "en", "--config", str(config_file)) == (
+    assert invoke("history", "--lang", "en", "--config", str(config_file)) == (
         0,
         "rumah: no readings yet\n",
         "",
@@ -219,10 +208,10 @@ def test_schedule_remove_of_a_meter_gone_from_the_config(config_file: Path) -> N
     store.put_meter(Meter(id="gudang", name="Gudang"))
     store.set_schedule("gudang", Schedule(("07:00",)))
     store.close()
-    code, out, _ = run("schedule", "remove", "--meter", "gudang", "--config", str(config_file))
+    code, out, _ = invoke("schedule", "remove", "--meter", "gudang", "--config", str(config_file))
     assert (code, out) == (0, "gudang: jadwal dihapus, tidak ada pemeriksaan terjadwal\n")
     assert stored_schedule(config_file, "gudang") == Schedule(())
-    assert run("schedule", "show", "--meter", "gudang", "--config", str(config_file))[:2] == (
+    assert invoke("schedule", "show", "--meter", "gudang", "--config", str(config_file))[:2] == (
         0,
         "gudang: tanpa jam\n",
     )
@@ -230,17 +219,17 @@ def test_schedule_remove_of_a_meter_gone_from_the_config(config_file: Path) -> N
 
 def test_schedule_remove_needs_a_known_meter(config_file: Path) -> None:
     """`schedule remove` names its meter; one neither configured nor stored is refused."""
-    code, _, err = run("schedule", "remove", "--config", str(config_file))
+    code, _, err = invoke("schedule", "remove", "--config", str(config_file))
     assert code == 2 and "--meter" in err
-    code, _, err = run("schedule", "remove", "--meter", "nope", "--config", str(config_file))
+    code, _, err = invoke("schedule", "remove", "--meter", "nope", "--config", str(config_file))
     assert code == 2 and "nope" in err and "Traceback" not in err
 
 
 def test_schedule_set_after_remove_checks_again(config_file: Path) -> None:
     """A configured meter's schedule removed and set again is active."""
-    run("schedule", "remove", "--meter", "rumah", "--config", str(config_file))
+    invoke("schedule", "remove", "--meter", "rumah", "--config", str(config_file))
     assert stored_schedule(config_file, "rumah") == Schedule(())
-    run("schedule", "set", "09:00", "--config", str(config_file))
+    invoke("schedule", "set", "09:00", "--config", str(config_file))
     assert stored_schedule(config_file, "rumah") == Schedule(("09:00",))
 
 
@@ -248,7 +237,7 @@ def _check(tmp_path: Path, body: str) -> tuple[int, str]:
     """``config check`` on a file with ``body`` (a SQLite store in ``tmp_path``)."""
     path = tmp_path / "check.toml"
     path.write_text(f'[store]\nsqlite_path = "tm.db"\n{body}', encoding="utf-8")
-    code, out, _ = run("config", "check", "--config", str(path))
+    code, out, _ = invoke("config", "check", "--config", str(path))
     return code, out
 
 
