@@ -30,7 +30,9 @@ from tokenmeter.store.factory import open_store
 
 log = logging.getLogger(__name__)
 
-CONNECT_WAIT_S = 10.0
+CONNECT_WAIT_S = 10.0  # the local broker (it is starting with us)
+EXTERNAL_CONNECT_WAIT_S = 1.0  # a broker elsewhere: a reachable one answers in this time
+CONNECT_POLL_S = 0.05
 SIM_STATUS_WAIT_S = 5.0
 
 
@@ -93,13 +95,29 @@ class Core:
         if self.alerts is not None:
             self.alerts.start()
         self.mqtt.start()
-        if not await asyncio.to_thread(self.mqtt.wait_connected, CONNECT_WAIT_S):
-            log.warning("MQTT broker not reachable yet; commands wait until it is")
+        wait_s = CONNECT_WAIT_S if self.broker is not None else EXTERNAL_CONNECT_WAIT_S
+        connected = await self._mqtt_connected(wait_s)
+        if not connected:
+            log.warning(
+                "MQTT broker not reachable yet; connecting in the background, "
+                "commands wait until it is"
+            )
         for device in self.sim_devices:
             device.start()
-        for device in self.sim_devices:
-            await self.keypad.wait_status(device.meter_id, SIM_STATUS_WAIT_S)
+        if connected:  # a simulated keypad can only say it is there through the broker
+            for device in self.sim_devices:
+                await self.keypad.wait_status(device.meter_id, SIM_STATUS_WAIT_S)
         await self.topups.open()
+
+    async def _mqtt_connected(self, timeout_s: float) -> bool:
+        """Whether MQTT connects within ``timeout_s``; polled on the loop (no thread), so
+        a stop during start-up is not held up."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not self.mqtt.connected:
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(CONNECT_POLL_S)
+        return True
 
     async def stop(self) -> None:
         if not self._started:

@@ -256,11 +256,23 @@ class Service:
         return self.scheduler.slots_running > 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Start, wait until ``stop`` is set, then stop."""
+        """Start, wait until ``stop`` is set, then stop. ``stop`` set while starting
+        cancels the start-up."""
+        starting = asyncio.create_task(self.start(), name="service-start")
+        stopping = asyncio.create_task(stop.wait(), name="service-stop-wait")
         try:
-            await self.start()
-            await stop.wait()
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                log.info("stopping during start-up")
+                starting.cancel()
+                await asyncio.gather(starting, return_exceptions=True)
+                return
+            starting.result()  # a start-up error is raised here
+            await stopping
         finally:
+            for task in (starting, stopping):
+                task.cancel()
+            await asyncio.gather(starting, stopping, return_exceptions=True)
             await self.stop()
 
     # -- health ---------------------------------------------------------------

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import time
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.e2e.conftest import ServiceProcess, free_port, wait_for, write_config
+from tests.e2e.conftest import ServiceProcess, free_port, get_json, wait_for, write_config
 from tokenmeter.cli import main
 from tokenmeter.devices import broker as broker_module
 from tokenmeter.domain import Meter, Reading, Schedule
@@ -145,6 +146,62 @@ def test_no_google_credentials_is_one_line(tmp_path: Path, monkeypatch: pytest.M
         assert result.exit_code == 2, result.output
         assert result.stderr.splitlines()[-1].startswith(expected), result.stderr
         assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_unreachable_broker_neither_blocks_nor_deafens(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    """A broker that is away: /healthz says so within seconds, "service ready" follows,
+    and SIGINT or SIGTERM stops the service at once."""
+    health_port = free_port()
+    config = write_config(
+        tmp_path / "tokenmeter.toml",
+        f'[store]\nsqlite_path = "tm.db"\n[mqtt]\nurl = "mqtt://127.0.0.1:{free_port()}"\n'
+        f'[service]\nhealth_port = {health_port}\n[[meters]]\nid = "rumah"\ncamera_url = "sim:"\n',
+    )
+    service = ServiceProcess(config, health_port).start()
+    try:
+        began = time.monotonic()
+
+        def answered() -> bool:
+            try:
+                status, body = get_json(service.health_url)
+            except (OSError, ValueError):
+                return False
+            return status == 503 and body["links"]["mqtt"]["connected"] is False
+
+        assert wait_for(answered, 10), service.output()
+        assert wait_for(lambda: "service ready" in service.output(), 5), service.output()
+        assert time.monotonic() - began < 8, service.output()
+        assert service.proc is not None
+        service.proc.send_signal(signum)
+        assert service.proc.wait(5) == 0, service.output()
+        assert "Traceback" not in service.output()
+    finally:
+        service.kill()
+
+
+def test_a_signal_during_start_up_stops_at_once(tmp_path: Path) -> None:
+    """SIGINT while the service is still starting (the broker away) ends it within
+    seconds, not after start-up."""
+    health_port = free_port()
+    config = write_config(
+        tmp_path / "tokenmeter.toml",
+        f'[store]\nsqlite_path = "tm.db"\n[mqtt]\nurl = "mqtt://127.0.0.1:{free_port()}"\n'
+        f'[service]\nhealth_port = {health_port}\n[[meters]]\nid = "rumah"\ncamera_url = "sim:"\n',
+    )
+    service = ServiceProcess(config, health_port).start()
+    try:
+        assert wait_for(lambda: "health endpoint on" in service.output(), 10), service.output()
+        assert service.proc is not None
+        service.proc.send_signal(signal.SIGINT)
+        began = time.monotonic()
+        assert service.proc.wait(8) == 0, service.output()
+        assert time.monotonic() - began < 5, service.output()
+        assert "Traceback" not in service.output()
+    finally:
+        service.kill()
 
 
 def _next_minute(now: datetime, lead_s: float = 10.0) -> datetime:
