@@ -53,8 +53,12 @@ async def test_queued_and_pending_tokens_survive_a_restart(
             status(again, i) for i in ids
         ]
         for topup in (queued, pending):
+            # the store is written before the change is published to the notifiers
+            def published(topup_id: str = topup.id) -> bool:
+                return told(events, topup_id)[-1:] == [TopUpStatus.CONFIRMED]
+
+            assert await eventually(published, 5), told(events, topup.id)
             assert told(events, topup.id)[0] in waiting, "the owner is told it is still waiting"
-            assert told(events, topup.id)[-1] is TopUpStatus.CONFIRMED
         assert again.sim_devices[0].commands_pressed == 2
         assert again.sim_meters["rumah"].tokens_accepted == 2
         assert (tmp_path / VAULT_FILE).read_text() == "{}"
