@@ -13,7 +13,7 @@ import os
 import signal
 from pathlib import Path
 
-from tests.faults.topup_rig import fault_config, new_device, start_core, status, told
+from tests.faults.topup_rig import fault_config, new_device, start_core, status, told, told_at_last
 from tests.tokenmeter.services.simkit import eventually, token
 from tokenmeter.devices.broker import LocalBroker
 from tokenmeter.domain import StatusChange, TopUp, TopUpStatus, mask_token, token_hash, utcnow
@@ -46,7 +46,9 @@ async def test_keypad_away_across_a_broker_restart_is_not_typed_to(
         assert await eventually(lambda: status(core, started.id) is TopUpStatus.CONFIRMED, 30)
         assert device.commands_pressed == 1
         assert core.sim_meters["rumah"].tokens_accepted == 1
-        assert told(events, started.id)[-1] is TopUpStatus.CONFIRMED
+        assert await told_at_last(events, started.id, TopUpStatus.CONFIRMED), told(
+            events, started.id
+        )
     finally:
         if device is not None:
             device.stop()
@@ -78,6 +80,6 @@ async def test_a_token_never_proven_typed_is_asked_about_not_refused(
         assert final.status is TopUpStatus.CONFIRMED, (final.status, final.error)
         assert final.credit is not None and abs(final.credit - token_credit(digits)) < 0.1
         assert core.sim_devices[0].commands_pressed == 1
-        assert told(events, again.id)[-1] is TopUpStatus.CONFIRMED
+        assert await told_at_last(events, again.id, TopUpStatus.CONFIRMED), told(events, again.id)
     finally:
         await core.stop()

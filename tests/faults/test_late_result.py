@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.faults.topup_rig import fault_config, start_core, status, told
+from tests.faults.topup_rig import fault_config, start_core, status, told, told_at_last
 from tests.tokenmeter.services.simkit import eventually, token
 from tokenmeter.devices.broker import LocalBroker
 from tokenmeter.domain import FINAL_TOPUP_STATUSES, TopUpStatus
@@ -46,6 +46,8 @@ async def test_a_late_keypad_answer_settles_the_top_up(
         assert final is not None and final.credit is not None
         assert abs(final.credit - token_credit(digits)) < 0.1
         assert core.sim_devices[0].commands_pressed == 1
-        assert told(events, started.id)[-1] is TopUpStatus.CONFIRMED
+        assert await told_at_last(events, started.id, TopUpStatus.CONFIRMED), told(
+            events, started.id
+        )
     finally:
         await core.stop()

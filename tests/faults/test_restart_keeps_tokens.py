@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.topup_rig import fault_config, start_core, status, told
+from tests.faults.topup_rig import fault_config, start_core, status, told, told_at_last
 from tests.tokenmeter.services.simkit import eventually, token
 from tokenmeter.devices.broker import LocalBroker
 from tokenmeter.domain import TopUpStatus
@@ -53,11 +53,8 @@ async def test_queued_and_pending_tokens_survive_a_restart(
             status(again, i) for i in ids
         ]
         for topup in (queued, pending):
-            # the store is written before the change is published to the notifiers
-            def published(topup_id: str = topup.id) -> bool:
-                return told(events, topup_id)[-1:] == [TopUpStatus.CONFIRMED]
-
-            assert await eventually(published, 5), told(events, topup.id)
+            confirmed = await told_at_last(events, topup.id, TopUpStatus.CONFIRMED)
+            assert confirmed, told(events, topup.id)
             assert told(events, topup.id)[0] in waiting, "the owner is told it is still waiting"
         assert again.sim_devices[0].commands_pressed == 2
         assert again.sim_meters["rumah"].tokens_accepted == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.tokenmeter.services.simkit import EventLog, ShownReader, sim_config
+from tests.tokenmeter.services.simkit import EventLog, ShownReader, eventually, sim_config
 from tokenmeter.app import Core, SimOptions, build_core
 from tokenmeter.config import Config
 from tokenmeter.domain import TopUpStatus
@@ -46,6 +46,15 @@ def new_device(core: Core, broker_url: str) -> SimulatedKeypadDevice:
 def told(events: EventLog, topup_id: str) -> list[TopUpStatus]:
     """The states of one top-up published to the notifiers, in order."""
     return [e.topup.status for e in events.of(TopUpChanged) if e.topup.id == topup_id]
+
+
+async def told_at_last(
+    events: EventLog, topup_id: str, state: TopUpStatus, timeout: float = 5
+) -> bool:
+    """Whether ``state`` becomes the last state published for the top-up. The store is
+    written before the change is published, so a test that saw the state in the store
+    waits for the notifiers too."""
+    return await eventually(lambda: told(events, topup_id)[-1:] == [state], timeout)
 
 
 def status(core: Core, topup_id: str) -> TopUpStatus | None:
