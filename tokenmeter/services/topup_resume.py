@@ -147,11 +147,19 @@ class OpenTopUps:
         if not status.online:
             return
         self._resend(lambda m: m == meter_id)
-        await self.retry_open(lambda m: m == meter_id)
+        await self._retry_open_soon(lambda m: m == meter_id)
 
     async def _resend_awaiting(self) -> None:
         self._resend(lambda m: True)
-        await self.retry_open(lambda m: True)
+        await self._retry_open_soon(lambda m: True)
+
+    async def _retry_open_soon(self, which: Callable[[str], bool]) -> None:
+        """``retry_open`` on a device's or the link's return; with the store away the
+        expiry poll retries later (it logs the outage once)."""
+        try:
+            await self.retry_open(which)
+        except StoreUnavailable as err:
+            log.info("open top-ups not retried now, the store is away (%s)", err)
 
     def _resend(self, which: Callable[[str], bool]) -> None:
         """Send commands still awaiting an answer again, with the SAME id."""

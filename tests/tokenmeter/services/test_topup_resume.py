@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, cast
 
 import pytest
 
+from tokenmeter.config import Config
 from tokenmeter.domain import Meter
+from tokenmeter.errors import StoreUnavailable
 from tokenmeter.services.topup_digits import TokenKeeper
 from tokenmeter.services.topup_flow import TopUpFlow
 from tokenmeter.services.topup_resume import OpenTopUps
@@ -66,3 +69,31 @@ async def test_a_run_that_raises_is_logged_not_repeated(caplog: pytest.LogCaptur
     assert flow.runs == 1
     assert "top-up t1 stopped on an error" in caplog.text
     await topups.stop()
+
+
+class AwayStore:
+    """A store that is away: every read of top-ups fails."""
+
+    def list_topups(self, meter_id: str, statuses: object) -> list[object]:
+        raise StoreUnavailable("firebase unreachable while reading topups")
+
+
+class StandInKeypad:
+    def send(self, meter_id: str, topup_id: str, digits: str, *, enter: bool) -> None:
+        raise AssertionError("nothing awaits an answer")
+
+
+async def test_the_link_returning_with_the_store_away_raises_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The keypad link's return retries open top-ups; with the store away that is left to
+    the expiry poll, with one INFO line, instead of an unhandled error in a callback."""
+    config = Config.model_validate({"meters": [{"id": "rumah", "camera_url": "sim:"}]})
+    flow = cast(TopUpFlow, StandInFlow())
+    flow.awaiting = {}  # type: ignore[attr-defined]
+    topups = OpenTopUps(
+        config, cast(Any, AwayStore()), cast(Any, StandInKeypad()), flow, TokenKeeper()
+    )
+    with caplog.at_level(logging.INFO, logger="tokenmeter.services.topup_resume"):
+        await topups._resend_awaiting()
+    assert any("store is away" in r.getMessage() for r in caplog.records)
