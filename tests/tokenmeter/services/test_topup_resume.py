@@ -90,7 +90,7 @@ async def test_the_link_returning_with_the_store_away_raises_nothing(
     the expiry poll, with one INFO line, instead of an unhandled error in a callback."""
     config = Config.model_validate({"meters": [{"id": "rumah", "camera_url": "sim:"}]})
     flow = cast(TopUpFlow, StandInFlow())
-    flow.awaiting = {}  # type: ignore[attr-defined]
+    flow.awaiting = {}
     topups = OpenTopUps(
         config, cast(Any, AwayStore()), cast(Any, StandInKeypad()), flow, TokenKeeper()
     )
