@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
 )
 
+from tokenmeter.access import PersonConfig, people_problems
 from tokenmeter.domain import Meter, Schedule
 from tokenmeter.errors import ConfigError, InvalidSchedule
 from tokenmeter.profile import MAX_DECIMALS, MeterProfile, ProfileError, parse_quad
@@ -285,6 +286,10 @@ class Config(Section):
     service: ServiceConfig = Field(default_factory=ServiceConfig)
     billing: BillingConfig = Field(default_factory=BillingConfig)
     meters: list[MeterConfig] = Field(default_factory=_default_meters, min_length=1)
+    people: list[PersonConfig] = Field(
+        default_factory=list,
+        description="Chats with a role (tokenmeter.access); telegram.allowed_chats are owners.",
+    )
 
     @field_validator("meters")
     @classmethod
@@ -338,6 +343,11 @@ def config_problems(data: Mapping[str, object]) -> list[tuple[str, str]]:
     url_problem = _firebase_url_problem(config.store.firebase_url)
     if url_problem:
         problems.append(("store.firebase_url", url_problem))
+    problems += [
+        (path, message)
+        for path, message in people_problems(config.telegram.allowed_chats, config.people, ())
+        if not path.endswith(".meters")  # meters may be kept in the store: setup_problems
+    ]
     return problems
 
 
@@ -376,6 +386,13 @@ def setup_problems(
             )
         )
     meter_ids = {meter.id for meter in config.meters} | set(known_meters)
+    problems += [
+        (path, message)
+        for path, message in people_problems(
+            config.telegram.allowed_chats, config.people, meter_ids
+        )
+        if path.endswith(".meters")
+    ]
     if blynk.meter and blynk.meter not in meter_ids:
         problems.append(
             (

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from tokenmeter.domain import DeviceStatus, Meter, Reading, Schedule, TopUp, TopUpStatus
 
 if TYPE_CHECKING:  # tokenmeter.profile imports the store's records
+    from tokenmeter.access import Person
     from tokenmeter.profile import MeterProfile
 
 ScheduleCallback = Callable[[str, Schedule | None], None]
@@ -57,6 +58,20 @@ class Store(abc.ABC):
     def registered_meters(self) -> list[Meter]:
         """The marked meters with their stored configs, by id (a mark without a config
         is skipped)."""
+
+    # -- people (``/akses``) ------------------------------------------------------
+    @abc.abstractmethod
+    def list_people(self) -> list[Person]:
+        """The stored people (``/people/{chat_id}``) by chat id; a malformed entry is
+        skipped (logged)."""
+
+    @abc.abstractmethod
+    def put_person(self, person: Person) -> None:
+        """Create or replace a chat's stored role and meters."""
+
+    @abc.abstractmethod
+    def remove_person(self, chat_id: int) -> bool:
+        """Remove a chat's stored entry; False when there was none."""
 
     # -- profiles -------------------------------------------------------------
     @abc.abstractmethod

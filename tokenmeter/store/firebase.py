@@ -31,6 +31,7 @@ from google.auth.exceptions import DefaultCredentialsError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from tokenmeter.access import Person
 from tokenmeter.config import credentials_problem
 from tokenmeter.domain import DeviceStatus, Meter, Reading, Schedule, TopUp, TopUpStatus
 from tokenmeter.errors import CredentialsInvalid, StoreUnavailable
@@ -44,6 +45,8 @@ from tokenmeter.store.records import (
     meter_from_dict,
     meter_to_dict,
     parse_ts,
+    person_from_dict,
+    person_to_dict,
     reading_from_dict,
     reading_to_dict,
     schedule_to_dict,
@@ -340,6 +343,30 @@ class FirebaseStore(Store):
         ids = sorted(data) if isinstance(data, dict) else []
         meters = [self.get_meter(meter_id) for meter_id in ids]
         return [meter for meter in meters if meter is not None]
+
+    # -- people -----------------------------------------------------------------------------
+    def list_people(self) -> list[Person]:
+        data = self._read("people", lambda: self._ref("people").get())
+        people = []
+        for key, value in data.items() if isinstance(data, dict) else ():
+            try:
+                if not isinstance(value, dict):
+                    raise ValueError(f"not an object: {value!r}")
+                people.append(person_from_dict(key, value))
+            except ValueError as err:
+                log.warning("stored person %s is malformed (%s); skipped", key, err)
+        return sorted(people, key=lambda person: person.chat_id)
+
+    def put_person(self, person: Person) -> None:
+        ref = self._ref(f"people/{person.chat_id}")
+        self._must_write("person", lambda: ref.set(person_to_dict(person)))
+
+    def remove_person(self, chat_id: int) -> bool:
+        ref = self._ref(f"people/{chat_id}")
+        if self._read("person", ref.get) is None:
+            return False
+        self._must_write("person", ref.delete)
+        return True
 
     # -- profiles ------------------------------------------------------------------------
     def get_profile(self, meter_id: str) -> MeterProfile | None:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from tokenmeter.access import OWNER, TENANT, Person
 from tokenmeter.domain import (
     DeviceStatus,
     Meter,
@@ -173,4 +174,33 @@ def device_from_dict(name: str, data: Mapping[str, Any]) -> DeviceStatus:
         online=bool(data.get("online", False)),
         ts=parse_ts(str(data["ts"])),
         version=str(data.get("version", "")),
+    )
+
+
+# -- people ------------------------------------------------------------------------
+def person_to_dict(person: Person) -> dict[str, Any]:
+    """``/people/{chat_id}``; meters as ``{id: true}`` (Firebase keeps no empty lists)."""
+    return {
+        "role": person.role,
+        "name": person.name,
+        "meters": {meter_id: True for meter_id in sorted(person.meters)},
+    }
+
+
+def person_from_dict(chat_id: int | str, data: Mapping[str, Any]) -> Person:
+    """Parse a stored person; raise ValueError when malformed."""
+    role = data.get("role")
+    if role not in (OWNER, TENANT):
+        raise ValueError(f"person role is {role!r}")
+    meters = data.get("meters") or {}
+    if isinstance(meters, list):
+        meters = dict.fromkeys(meters, True)
+    if not isinstance(meters, Mapping):
+        raise ValueError(f"person meters is not an object: {meters!r}")
+    return Person(
+        chat_id=int(chat_id),
+        role=OWNER if role == OWNER else TENANT,
+        meters=frozenset(str(m) for m, on in meters.items() if on),
+        name=str(data.get("name") or ""),
+        source="store",
     )

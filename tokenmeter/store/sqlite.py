@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tokenmeter.access import Person
 from tokenmeter.domain import DeviceStatus, Meter, Reading, Schedule, TopUp, TopUpStatus
 from tokenmeter.profile import MeterProfile, ProfileError, profile_from_dict
 from tokenmeter.store.base import ScheduleCallback, Store, Subscription
@@ -27,6 +28,8 @@ from tokenmeter.store.records import (
     history_from_list,
     history_to_list,
     parse_ts,
+    person_from_dict,
+    person_to_dict,
     reading_from_dict,
     schedule_to_dict,
     ts_text,
@@ -167,6 +170,37 @@ class SqliteStore(Store):
             " JOIN meters m ON m.id = r.meter_id ORDER BY m.id"
         )
         return [Meter(*row) for row in rows]
+
+    # -- people ------------------------------------------------------------------------
+    def list_people(self) -> list[Person]:
+        rows = self._read("SELECT chat_id, role, name, meters FROM people ORDER BY chat_id")
+        people = []
+        for chat_id, role, name, meters in rows:
+            try:
+                data = {"role": role, "name": name, "meters": json.loads(meters)}
+                people.append(person_from_dict(chat_id, data))
+            except ValueError as err:
+                log.warning("stored person %s is malformed (%s); skipped", chat_id, err)
+        return people
+
+    def put_person(self, person: Person) -> None:
+        data = person_to_dict(person)
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO people (chat_id, role, name, meters, updated)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    person.chat_id,
+                    data["role"],
+                    data["name"],
+                    json.dumps(data["meters"]),
+                    ts_text(datetime.now(UTC)),
+                ),
+            )
+
+    def remove_person(self, chat_id: int) -> bool:
+        with self._write() as conn:
+            return conn.execute("DELETE FROM people WHERE chat_id = ?", (chat_id,)).rowcount > 0
 
     # -- profiles --------------------------------------------------------------------
     def get_profile(self, meter_id: str) -> MeterProfile | None:

@@ -56,6 +56,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
     ),
     # 3: meters kept as data (tokenmeter meter add|import): which meters the store owns
     ("CREATE TABLE meter_registry (meter_id TEXT PRIMARY KEY, added TEXT NOT NULL)",),
+    # 4: people given a role and meters from Telegram (/akses); the file's are not stored
+    (
+        """CREATE TABLE people (
+            chat_id INTEGER PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL,
+            meters TEXT NOT NULL, updated TEXT NOT NULL)""",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from tests.tokenmeter.store.contract_people import PeopleContract
 from tests.tokenmeter.store.contract_registry import MeterRegistryContract
 from tokenmeter.config import load_config
 from tokenmeter.domain import (
@@ -135,7 +136,7 @@ def set_schedule_in_other_process(config_file: Path, meter_id: str, times: list[
     )
 
 
-class StoreContract(MeterRegistryContract):
+class StoreContract(MeterRegistryContract, PeopleContract):
     # -- meters ------------------------------------------------------------------
     def test_meter_round_trip(self, store: Store) -> None:
         """A meter is stored, replaced and listed by id."""
