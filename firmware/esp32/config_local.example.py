@@ -6,11 +6,13 @@
 WIFI_SSID = "my-wifi"
 WIFI_PASSWORD = "change-me"
 
-# MQTT broker (the PC's mosquitto, or any broker both sides reach)
-MQTT_HOST = "192.168.1.10"
+# MQTT broker: the PC's mosquitto on the LAN as 'tokenmeter install-service' sets it up
+# (listener 1883, no anonymous clients). Every board logs in as the user "meter" with
+# MQTT_PASSWORD from /etc/tokenmeter/boards.env on the PC (sudo cat it).
+MQTT_HOST = "192.168.1.10"  # the PC's LAN address
 MQTT_PORT = 1883
-MQTT_USER = ""  # empty: anonymous
-MQTT_PASSWORD = ""
+MQTT_USER = "meter"
+MQTT_PASSWORD = "change-me"  # MQTT_PASSWORD from /etc/tokenmeter/boards.env
 MQTT_PREFIX = "tokenmeter"  # {prefix}/{meter}/keypad/cmd, ... (same as [mqtt] prefix on the PC)
 MQTT_KEEPALIVE_S = 30
 METER_ID = "rumah"  # the [[meters]] id on the PC

@@ -4,10 +4,12 @@
 WIFI_SSID = "my-wifi"
 WIFI_PASSWORD = "change-me"
 
-MQTT_HOST = "192.168.1.10"
+# MQTT broker: the PC's mosquitto on the LAN as 'tokenmeter install-service' sets it up
+# (listener 1883, no anonymous clients); the same login as the keypad board.
+MQTT_HOST = "192.168.1.10"  # the PC's LAN address
 MQTT_PORT = 1883
-MQTT_USER = ""
-MQTT_PASSWORD = ""
+MQTT_USER = "meter"
+MQTT_PASSWORD = "change-me"  # MQTT_PASSWORD from /etc/tokenmeter/boards.env
 MQTT_PREFIX = "tokenmeter"
 MQTT_KEEPALIVE_S = 30
 METER_ID = "rumah"  # status goes to {prefix}/{meter}/camera/status

@@ -38,6 +38,7 @@ class PahoMQTTClient:
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._lost = False
+        self._refused = ""
 
     def set_callback(self, f: Callable[[bytes, bytes], None]) -> None:
         self.cb = f
@@ -57,7 +58,7 @@ class PahoMQTTClient:
             client.will_set(topic, msg, qos=qos, retain=retain)
         if self.user:
             client.username_pw_set(self.user, self.password)
-        client.on_connect = lambda *args: self._connected.set()
+        client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = lambda *args: self._subscribed.set()
         client.on_message = lambda _c, _u, msg: self._inbox.put((msg.topic, bytes(msg.payload)))
@@ -68,7 +69,17 @@ class PahoMQTTClient:
         if not self._connected.wait(_TIMEOUT):
             self.sock.close()
             raise OSError(110)
+        if self._refused:  # umqtt.simple raises MQTTException(code) on a refused CONNACK
+            self.sock.close()
+            raise OSError(f"connection refused by the broker ({self._refused})")
         return 0
+
+    def _on_connect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, code: Any, _p: Any
+    ) -> None:
+        if code.is_failure:
+            self._refused = str(code)
+        self._connected.set()
 
     def _on_disconnect(self, *args: Any) -> None:
         self._lost = True
