@@ -9,7 +9,7 @@ Methods are blocking; async callers use ``asyncio.to_thread``. Callbacks given t
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -142,6 +142,17 @@ class Store(abc.ABC):
         last: int | None = None,
     ) -> list[TopUp]:
         """Top-ups oldest first, optionally only those in ``statuses`` / the last ``last``."""
+
+    # -- the chat messages that show a top-up ------------------------------------
+    @abc.abstractmethod
+    def set_topup_messages(self, meter_id: str, topup_id: str, messages: Mapping[int, int]) -> None:
+        """Replace the chat messages that show the top-up's progress (chat id → message
+        id, one per chat), so that a restarted service edits them; empty removes them
+        (``/meters/{id}/topup_messages/{tid}``)."""
+
+    @abc.abstractmethod
+    def topup_messages(self, meter_id: str) -> dict[str, dict[int, int]]:
+        """Every top-up of the meter with messages kept: top-up id → {chat: message}."""
 
     # -- devices --------------------------------------------------------------
     @abc.abstractmethod

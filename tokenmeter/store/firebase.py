@@ -2,7 +2,9 @@
 
 Layout (DESIGN.md), under ``/meters/{meter}``: ``config``, ``schedule``, ``latest``,
 ``readings/{id}``, ``topups/{id}``, ``devices/{name}``, plus ``slots/{HH:MM}``
-(scheduler claims) and ``topup_hashes/{hash}`` → top-up id (refusing a repeat).
+(scheduler claims), ``topup_hashes/{hash}`` → top-up id (refusing a repeat) and
+``topup_messages/{id}/{chat}`` → message id (the Telegram messages that show a
+top-up's progress, edited again after a restart).
 Times are fixed-width UTC ISO strings, so ``orderByChild("ts")`` is time order.
 
 Compare-and-set (top-up creation and transitions, slot claims) uses
@@ -18,7 +20,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -218,6 +220,11 @@ class FirebaseStore(Store):
             return self._apply_create(meter, key, payload)
         elif kind == "topup_transition":
             return self._apply_transition(meter, key, payload["expected"], payload["data"])
+        elif kind == "topup_messages":
+            if payload["messages"]:
+                meter.child(f"topup_messages/{key}").set(payload["messages"])
+            else:
+                meter.child(f"topup_messages/{key}").delete()
         else:
             raise ValueError(f"unknown outbox entry kind {kind!r}")
         return True
@@ -488,6 +495,23 @@ class FirebaseStore(Store):
             topups = topups[-last:] if last > 0 else []
         return topups
 
+    # -- the chat messages that show a top-up --------------------------------------------------
+    def set_topup_messages(self, meter_id: str, topup_id: str, messages: Mapping[int, int]) -> None:
+        payload = {"messages": {str(chat): int(message) for chat, message in messages.items()}}
+        self._write("topup_messages", meter_id, topup_id, payload)
+
+    def topup_messages(self, meter_id: str) -> dict[str, dict[int, int]]:
+        ref = self._ref(f"meters/{meter_id}/topup_messages")
+        data = self._read("topup messages", ref.get)
+        found: dict[str, dict[int, int]] = {}
+        for topup_id, messages in data.items() if isinstance(data, dict) else ():
+            if not isinstance(messages, dict):
+                continue
+            kept = {int(c): int(m) for c, m in messages.items() if _is_int(c) and _is_int(m)}
+            if kept:
+                found[str(topup_id)] = kept
+        return found
+
     # -- devices -------------------------------------------------------------------------------
     def set_device_status(self, meter_id: str, status: DeviceStatus) -> None:
         self._write("device", meter_id, status.name, device_to_dict(status))
@@ -537,6 +561,17 @@ class FirebaseStore(Store):
             log.warning("%d writes stay queued locally until the next start", self._queued)
         firebase_admin.delete_app(self._app)
         self._outbox.close()
+
+
+def _is_int(value: Any) -> bool:
+    """Whether ``value`` is an integer or the text of one (a chat id key, a message id)."""
+    if isinstance(value, bool | float):
+        return False
+    try:
+        int(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _no_status_retries(root: db.Reference) -> None:

@@ -30,7 +30,7 @@ _SCHEMA = (
 @dataclass(frozen=True)
 class OutboxEntry:
     seq: int
-    kind: str  # reading | device | topup_create | topup_transition
+    kind: str  # reading | device | topup_create | topup_transition | topup_messages
     meter_id: str
     key: str  # reading id, device name or top-up id
     payload: dict[str, Any]

@@ -13,7 +13,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -397,6 +397,30 @@ class SqliteStore(Store):
             params.append(max(last, 0))
         rows = self._read(sql, tuple(params))
         return [_topup_from_row(row) for row in reversed(rows)]
+
+    # -- the chat messages that show a top-up ------------------------------------------
+    def set_topup_messages(self, meter_id: str, topup_id: str, messages: Mapping[int, int]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "DELETE FROM topup_messages WHERE meter_id = ? AND topup_id = ?",
+                (meter_id, topup_id),
+            )
+            conn.executemany(
+                "INSERT INTO topup_messages (meter_id, topup_id, chat_id, message_id)"
+                " VALUES (?, ?, ?, ?)",
+                [(meter_id, topup_id, int(c), int(m)) for c, m in messages.items()],
+            )
+
+    def topup_messages(self, meter_id: str) -> dict[str, dict[int, int]]:
+        rows = self._read(
+            "SELECT topup_id, chat_id, message_id FROM topup_messages WHERE meter_id = ?"
+            " ORDER BY topup_id, chat_id",
+            (meter_id,),
+        )
+        found: dict[str, dict[int, int]] = {}
+        for topup_id, chat_id, message_id in rows:
+            found.setdefault(str(topup_id), {})[int(chat_id)] = int(message_id)
+        return found
 
     # -- devices ---------------------------------------------------------------------
     def set_device_status(self, meter_id: str, status: DeviceStatus) -> None:

@@ -62,6 +62,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
             chat_id INTEGER PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL,
             meters TEXT NOT NULL, updated TEXT NOT NULL)""",
     ),
+    # 5: the chat messages that show a top-up's progress (edited again after a restart)
+    (
+        """CREATE TABLE topup_messages (
+            meter_id TEXT NOT NULL, topup_id TEXT NOT NULL, chat_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL, PRIMARY KEY (meter_id, topup_id, chat_id))""",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

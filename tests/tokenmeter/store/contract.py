@@ -21,6 +21,7 @@ from typing import Any
 
 from tests.tokenmeter.store.contract_people import PeopleContract
 from tests.tokenmeter.store.contract_registry import MeterRegistryContract
+from tests.tokenmeter.store.contract_topup_messages import TopUpMessagesContract
 from tokenmeter.config import load_config
 from tokenmeter.domain import (
     DeviceStatus,
@@ -136,7 +137,7 @@ def set_schedule_in_other_process(config_file: Path, meter_id: str, times: list[
     )
 
 
-class StoreContract(MeterRegistryContract, PeopleContract):
+class StoreContract(MeterRegistryContract, PeopleContract, TopUpMessagesContract):
     # -- meters ------------------------------------------------------------------
     def test_meter_round_trip(self, store: Store) -> None:
         """A meter is stored, replaced and listed by id."""
