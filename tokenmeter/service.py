@@ -107,7 +107,7 @@ class TelegramDoor:
             try:
                 await start_bot(self.application)
                 self.last_error = ""
-                return
+                break
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -122,6 +122,10 @@ class TelegramDoor:
                 with contextlib.suppress(Exception):
                     await stop_bot(self.application)
                 await asyncio.sleep(delay)
+        try:  # top-ups that moved while the bot was not running (a restart)
+            await self.notifier.bring_up_to_date()
+        except Exception:
+            log.warning("top-up messages not brought up to date", exc_info=True)
 
     async def stop(self) -> None:
         from bot.telegram import stop_bot

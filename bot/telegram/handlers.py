@@ -279,6 +279,7 @@ async def confirm_topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     async with progress.lock(topup.id):
         progress.attach(topup.id, pending.chat_id, query.message.message_id)
         await progress.show(context.bot, topup, lambda t: topup_text(meter, t, state.lang))
+        await progress.keep(state.deps.store, topup)
 
 
 def _meter_at(state: BotState, index: str) -> Meter | None:

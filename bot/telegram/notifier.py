@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 class TelegramNotifier:
     """Low balance, scheduled check results, the meter's beep, devices long offline,
     and top-ups (edited into the message that started them, or announced when they
-    came from another door)."""
+    came from another door; after a restart, into the messages kept in the store)."""
 
     def __init__(self, application: BotApplication) -> None:
         self._application = application
@@ -176,7 +176,9 @@ class TelegramNotifier:
             def render(t: TopUp) -> str:
                 return f"{origin}\n{topup_text(meter, t, lang)}"
 
+        store = state.deps.store
         async with progress.lock(topup.id):
+            await progress.recall(store, meter.id, topup.id)
             if topup.source != "telegram" and not progress.attached(topup.id):
                 text = render(progress.newest(topup))
                 for chat_id in sorted(state.allowed_chats):
@@ -184,3 +186,27 @@ class TelegramNotifier:
                     if message_id is not None:
                         progress.attach(topup.id, chat_id, message_id, shown=text)
             await progress.show(self._bot, topup, render)
+            await progress.keep(store, topup)
+
+    async def bring_up_to_date(self) -> None:
+        """Edit the progress messages an earlier run kept to the state their top-ups
+        reached meanwhile (with the outcome as a new message for those that ended).
+        Called once the bot runs: what changed before that was not sent."""
+        state = self._state
+        store = state.deps.store
+        for meter in state.meters:
+            try:
+                kept = await asyncio.to_thread(store.topup_messages, meter.id)
+            except Exception as err:  # the store is away: the next change edits them
+                log.warning("kept top-up messages of %s not read: %s", meter.id, err)
+                continue
+            for topup_id in kept:
+                try:
+                    topup = await asyncio.to_thread(store.get_topup, meter.id, topup_id)
+                    if topup is None:  # gone from the store: nothing to show
+                        await asyncio.to_thread(store.set_topup_messages, meter.id, topup_id, {})
+                        continue
+                except Exception as err:
+                    log.warning("top-up %s not brought up to date: %s", topup_id, err)
+                    continue
+                await self._topup_changed(meter, topup)

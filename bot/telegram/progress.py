@@ -1,5 +1,9 @@
 """Messages that show a top-up's progress, edited in place as ``TopUpChanged`` arrives;
-the final state is also sent as a new message, since an edit does not notify."""
+the final state is also sent as a new message, since an edit does not notify.
+
+The messages of a top-up still open are kept in the store (``keep``), so that a
+restarted service finds them (``recall``) and edits them to the state the top-up
+reached meanwhile; they are removed from the store once the final state is shown."""
 
 from __future__ import annotations
 
@@ -8,11 +12,15 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from telegram import Bot, ReplyParameters
 from telegram.error import BadRequest, TelegramError
 
 from tokenmeter.domain import FINAL_TOPUP_STATUSES, TopUp, TopUpStatus
+
+if TYPE_CHECKING:
+    from tokenmeter.store.base import Store
 
 CAPTION_LIMIT = 1024  # Telegram's photo caption limit
 
@@ -32,6 +40,8 @@ class TopUpProgress:
         self._messages: dict[str, list[tuple[int, int]]] = {}
         self._shown: dict[tuple[int, int], str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._kept: dict[str, dict[int, int]] = {}  # what the store holds, per top-up
+        self._recalled: set[str] = set()  # top-ups whose kept messages were looked up
 
     def lock(self, topup_id: str) -> asyncio.Lock:
         """Serialises sends and edits for one top-up."""
@@ -57,7 +67,43 @@ class TopUpProgress:
             for key in self._messages.pop(old, []):
                 self._shown.pop(key, None)
             self._locks.pop(old, None)
+            self._kept.pop(old, None)
+            self._recalled.discard(old)
         return topup
+
+    def messages(self, topup_id: str) -> dict[int, int]:
+        """The attached messages, chat id → message id."""
+        return dict(self._messages.get(topup_id, []))
+
+    async def recall(self, store: Store, meter_id: str, topup_id: str) -> None:
+        """Attach the messages an earlier run of the service kept for the top-up, once
+        per top-up and only when none is attached (call under ``lock``). They are edited
+        by the next ``show``, whatever they showed."""
+        if topup_id in self._recalled or self.attached(topup_id):
+            return
+        self._recalled.add(topup_id)
+        try:
+            kept = (await asyncio.to_thread(store.topup_messages, meter_id)).get(topup_id, {})
+        except Exception as err:  # a store that fails costs the edit, never the event
+            log.warning("kept messages of top-up %s not read: %s", topup_id, err)
+            return
+        for chat_id, message_id in kept.items():
+            self.attach(topup_id, chat_id, message_id)
+        self._kept[topup_id] = dict(kept)
+
+    async def keep(self, store: Store, topup: TopUp) -> None:
+        """Keep the attached messages of an open top-up in the store; remove them once
+        its final state is shown (call under ``lock``, after ``show``)."""
+        latest = self.newest(topup)
+        wanted = {} if latest.status in FINAL_TOPUP_STATUSES else self.messages(latest.id)
+        if self._kept.get(latest.id, {}) == wanted:
+            return
+        try:
+            await asyncio.to_thread(store.set_topup_messages, latest.meter_id, latest.id, wanted)
+        except Exception as err:  # a store that fails costs the edit after a restart
+            log.warning("messages of top-up %s not kept: %s", latest.id, err)
+            return
+        self._kept[latest.id] = wanted
 
     async def show(self, bot: Bot, topup: TopUp, render: Callable[[TopUp], str]) -> None:
         """Edit every attached message to the latest state (call under ``lock``).
