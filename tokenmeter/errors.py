@@ -129,6 +129,23 @@ class CredentialsInvalid(TokenmeterError):
         self.path = path
 
 
+class HandoffFailed(TokenmeterError):
+    """``tokenmeter topup`` could not hand its top-up to the running service.
+
+    ``reason`` is one of: ``refused`` (the service refused the secret; nothing was
+    typed), ``no_access`` (a service runs, but this user cannot reach its socket or
+    read its secret; nothing was typed), ``lost`` (the service stopped answering before
+    the top-up's result; a top-up it stored goes on there).
+    """
+
+    code = "handoff_failed"
+    REASONS = ("refused", "no_access", "lost")
+
+    def __init__(self, detail: str = "", *, reason: str, **params: object) -> None:
+        super().__init__(detail, **params)
+        self.reason = reason if reason in self.REASONS else "lost"
+
+
 class PortUnavailable(TokenmeterError):
     """A port the service listens on is taken by another program, or cannot be bound."""
 

@@ -1,4 +1,5 @@
-"""The running service: the core plus the scheduler, the doors and ``/healthz``.
+"""The running service: the core plus the scheduler, the doors, ``/healthz`` and the
+socket on which ``tokenmeter topup`` hands its top-ups over (``tokenmeter.handoff``).
 
 ``build_service(config)`` wires everything on top of ``tokenmeter.app.build_core``;
 ``await service.run(stop)`` starts it on the running loop, waits for ``stop`` (set by
@@ -24,6 +25,7 @@ from tokenmeter.console import ConsoleNotifier
 from tokenmeter.domain import ReadingStatus, Schedule
 from tokenmeter.errors import StoreUnavailable
 from tokenmeter.events import CheckCompleted, Event, Notifier, NotifierQueue
+from tokenmeter.handoff import TopUpHandoff
 from tokenmeter.health import HealthServer
 from tokenmeter.services.camera_setup import CameraSetup
 from tokenmeter.slot_summary import SlotBatcher
@@ -178,6 +180,7 @@ class Service:
         from bot.blynk import build_blynk_door
 
         self.blynk = build_blynk_door(config, core.topups, core.bus)
+        self.handoff = TopUpHandoff(config, core.topups, core.bus)  # tokenmeter topup
         self.health: HealthServer | None = None
         if health and config.service.health_port:
             self.health = HealthServer(
@@ -212,6 +215,7 @@ class Service:
             await self.telegram.start()
         if self.blynk is not None:
             await self.blynk.start()
+        await self.handoff.start()
         self.started_at = time.monotonic()
         log.info(
             "service ready in %.1f s: %d meter(s), %d scheduled check(s), telegram %s, blynk %s",
@@ -235,7 +239,7 @@ class Service:
 
     async def _stop_parts(self) -> None:
         core = self.core
-        steps: list[tuple[str, Any]] = []
+        steps: list[tuple[str, Any]] = [("top-up hand-off", self.handoff.stop)]
         if self.blynk is not None:
             steps.append(("blynk", self.blynk.stop))
         if self.telegram is not None:

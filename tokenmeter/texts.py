@@ -7,6 +7,7 @@ from typing import Literal
 from tokenmeter.errors import (
     CameraUnavailable,
     CredentialsInvalid,
+    HandoffFailed,
     InvalidToken,
     TokenmeterError,
 )
@@ -62,6 +63,33 @@ _CREDENTIALS_REASONS: dict[str, dict[str, str]] = {
         "dengan berkas kunci akun layanan, atau set GOOGLE_APPLICATION_CREDENTIALS.",
         "en": "No Google credentials for Firebase. Set [store] firebase_credentials to a "
         "service-account key file, or set GOOGLE_APPLICATION_CREDENTIALS.",
+    },
+}
+
+_HANDOFF_REASONS: dict[str, dict[str, str]] = {
+    "refused": {
+        "id": "Layanan tokenmeter yang berjalan menolak permintaan ini (kunci serah-terima "
+        "tidak cocok). Tidak ada yang diketik. Coba lagi; jika tetap ditolak, mulai ulang "
+        "layanan.",
+        "en": "The running tokenmeter service refused this request (the hand-off secret "
+        "does not match). Nothing was typed. Try again; if it is refused again, restart "
+        "the service.",
+    },
+    "no_access": {
+        "id": "Layanan tokenmeter sedang berjalan, tetapi pengguna ini tidak bisa "
+        "menghubunginya ({path}). Tidak ada yang diketik. Jalankan perintah sebagai "
+        "pengguna layanan, misalnya sudo -u tokenmeter.",
+        "en": "A tokenmeter service is running, but this user cannot reach it ({path}). "
+        "Nothing was typed. Run the command as the service's user, for example "
+        "sudo -u tokenmeter.",
+    },
+    "lost": {
+        "id": "Layanan berhenti menjawab sebelum hasil isi token diketahui. Token yang "
+        "sudah dicatat dilanjutkan oleh layanan (juga setelah dimulai ulang) dan tidak "
+        "diketik dua kali; lihat tokenmeter status.",
+        "en": "The service stopped answering before the top-up's result was known. A "
+        "token it recorded goes on there (also after a restart) and is never typed "
+        "twice; see tokenmeter status.",
     },
 }
 
@@ -169,6 +197,8 @@ def error_sentence(err: TokenmeterError, lang: Lang = "id") -> str:
         template = _TOKEN_REASONS.get(err.reason, _ERRORS["error"])[lang]
     elif isinstance(err, CredentialsInvalid):
         template = _CREDENTIALS_REASONS[err.reason][lang]
+    elif isinstance(err, HandoffFailed):
+        template = _HANDOFF_REASONS[err.reason][lang]
     elif isinstance(err, CameraUnavailable):
         template = _CAMERA_REASONS.get(err.reason, _CAMERA_REASONS["unreachable"])[lang]
     else:

@@ -22,15 +22,18 @@ from tokenmeter.commands.common import (
     chosen_lang,
     cli_config,
     config_option,
+    error_line,
     lang_option,
     user_errors,
 )
 from tokenmeter.commands.progress import TopUpStages
+from tokenmeter.commands.topup_handoff import hand_off
 from tokenmeter.config import Config
 from tokenmeter.console import check_line, topup_line
 from tokenmeter.domain import ReadingStatus, TopUp, TopUpStatus
-from tokenmeter.errors import TokenmeterError
+from tokenmeter.errors import HandoffFailed, TokenmeterError
 from tokenmeter.events import CheckOutcome
+from tokenmeter.handoff import topup_wait_s
 from tokenmeter.lifecycle import STOP_SIGNALS
 from tokenmeter.texts import Lang, error_sentence, format_kwh
 
@@ -154,21 +157,22 @@ def check_command(meter_id: str | None, as_json: bool, config_path: Path | None)
     raise SystemExit(EXIT_UNREADABLE if failed else EXIT_OK)
 
 
-def _topup_wait_s(config: Config) -> float:
-    one_check = config.checks.camera_timeout_s * (1 + config.checks.camera_retries) * 2
-    return config.topup.result_timeout_s + config.topup.settle_s + 2 * one_check + 15
-
-
 async def _topup(
-    config: Config, meter_id: str | None, token: str, stages: TopUpStages | None
+    config: Config, meter_id: str | None, token: str, lang: Lang, stages: TopUpStages | None
 ) -> TopUp:
+    """The top-up, handed to the running service when one answers (it owns the keypad
+    and Telegram), else done here with a core of its own."""
     meter = config.meter(meter_id)
+    say = stages.say if stages is not None else None
+    handed = await hand_off(config, meter.id, token, lang, say)
+    if handed is not None:
+        return handed
     async with build_core(config) as core:
         await core.topups.check_token(meter.id, token)  # refused before anything starts
         if stages is not None:
             core.bus.subscribe(stages)
         started = await core.topups.start(meter.id, token, "cli")
-        return await core.topups.wait(meter.id, started.id, _topup_wait_s(config))
+        return await core.topups.wait(meter.id, started.id, topup_wait_s(config))
 
 
 def refusal_json(err: TokenmeterError, meter_id: str | None, lang: Lang) -> dict[str, Any]:
@@ -201,13 +205,16 @@ def topup_command(
 ) -> None:
     """Type a 20-digit token on the meter and confirm it.
 
-    The credit is confirmed by reading the balance before and after.
+    The credit is confirmed by reading the balance before and after. When
+    'tokenmeter serve' runs on the same data, the top-up is handed to it (it
+    announces it on Telegram and keeps it if the keypad is offline) and its
+    progress is shown here.
 
     TOKEN omitted or "-": read from standard input (a prompt without echo on a
     terminal), so it stays out of the shell history and the process list.
 
-    Exit 0 confirmed, 4 typed but not confirmed, 5 queued (keypad offline),
-    2 refused (nothing typed).
+    Exit 0 confirmed, 4 typed but not confirmed (or the service stopped
+    answering), 5 queued (keypad offline), 2 refused (nothing typed).
     """
     config = cli_config(config_path)
     lang = chosen_lang(config)
@@ -217,12 +224,19 @@ def topup_command(
         meter = config.meter(meter_id)
         stages = TopUpStages(meter.id, lang, click.echo)
     try:
-        topup = asyncio.run(_topup(config, meter_id, token, stages))
+        topup = asyncio.run(_topup(config, meter_id, token, lang, stages))
     except TokenmeterError as err:
-        if not as_json:
+        lost = isinstance(err, HandoffFailed) and err.reason == "lost"
+        if not as_json and not lost:
             raise  # one line on stderr (user_errors)
-        click.echo(json.dumps(refusal_json(err, meter_id, lang), ensure_ascii=False))
-        raise SystemExit(EXIT_USAGE) from err
+        if as_json:
+            refusal = refusal_json(err, meter_id, lang)
+            click.echo(
+                json.dumps(refusal | ({"status": "UNKNOWN"} if lost else {}), ensure_ascii=False)
+            )
+        else:
+            click.echo(error_line(err, lang), err=True)
+        raise SystemExit(EXIT_UNCONFIRMED if lost else EXIT_USAGE) from err
     if as_json:
         click.echo(json.dumps(topup_json(topup)))
     else:
