@@ -8,9 +8,10 @@ import click
 
 from tokenmeter.commands import registry
 from tokenmeter.commands.common import LOG_LEVEL, VERBOSE, log_level_option
+from tokenmeter.commands.usage import TokenmeterGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TokenmeterGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
     package_name="tokenmeter", prog_name="tokenmeter", message="%(prog)s %(version)s"
 )

@@ -25,8 +25,10 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from tokenmeter.access import PersonConfig, people_problems
+from tokenmeter.config_problem import FILE_KEY, ConfigProblem, validation_problems
 from tokenmeter.domain import Meter, Schedule
 from tokenmeter.errors import ConfigError, InvalidSchedule
 from tokenmeter.profile import MAX_DECIMALS, MeterProfile, ProfileError, parse_quad
@@ -85,8 +87,9 @@ class MqttConfig(Section):
     def _broker_url(cls, value: str) -> str:
         parts = urlsplit(value.strip())
         if value.strip() and (parts.scheme not in MQTT_SCHEMES or not parts.hostname):
-            raise ValueError(
-                "use mqtt://host:1883 or mqtts://host:8883 (empty = start a local broker)"
+            raise PydanticCustomError(
+                "mqtt_url",
+                "use mqtt://host:1883 or mqtts://host:8883 (empty = start a local broker)",
             )
         return value
 
@@ -210,7 +213,9 @@ class MeterConfig(Section):
         parts = urlsplit(url)
         if url.startswith("sim:") or (parts.scheme in ("http", "https") and parts.hostname):
             return value
-        raise ValueError("use http://<camera>/capture (or https://), or sim: for a simulator")
+        raise PydanticCustomError(
+            "camera_url", "use http://<camera>/capture (or https://), or sim: for a simulator"
+        )
 
     @field_validator("roi")
     @classmethod
@@ -219,14 +224,16 @@ class MeterConfig(Section):
             try:
                 parse_quad(value)
             except ProfileError as err:
-                raise ValueError(str(err)) from err
+                raise PydanticCustomError("roi", "{detail}", {"detail": str(err)}) from err
         return value
 
     @field_validator("decimals")
     @classmethod
     def _valid_decimals(cls, value: int | str) -> int | str:
         if value != "auto" and not (isinstance(value, int) and 0 <= value <= MAX_DECIMALS):
-            raise ValueError(f"decimals must be 0-{MAX_DECIMALS} or 'auto'")
+            raise PydanticCustomError(
+                "decimals", "decimals must be 0-{max} or 'auto'", {"max": MAX_DECIMALS}
+            )
         return value
 
     @field_validator("timezone")
@@ -235,7 +242,9 @@ class MeterConfig(Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unknown timezone {value!r}") from err
+            raise PydanticCustomError(
+                "timezone", "unknown timezone '{value}'", {"value": value}
+            ) from err
         return value
 
     @field_validator("schedule")
@@ -244,7 +253,11 @@ class MeterConfig(Section):
         try:
             return list(Schedule.parse(value).times)
         except InvalidSchedule as err:
-            raise ValueError(f"{err.detail} (use HH:MM, 00:00-23:59)") from err
+            raise PydanticCustomError(
+                "schedule",
+                "bad time '{time}' (use HH:MM, 00:00-23:59)",
+                {"time": str(err.params.get("time", err.detail))},
+            ) from err
 
     def to_meter(self) -> Meter:
         return Meter(
@@ -297,7 +310,9 @@ class Config(Section):
         seen: set[str] = set()
         for meter in value:
             if meter.id in seen:
-                raise ValueError(f"meter id {meter.id!r} appears twice")
+                raise PydanticCustomError(
+                    "meter_twice", "meter id '{id}' appears twice", {"id": meter.id}
+                )
             seen.add(meter.id)
         return value
 
@@ -326,23 +341,24 @@ def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
 
 
 def config_problems(data: Mapping[str, object]) -> list[tuple[str, str]]:
-    """Return ``(key path, message)`` for every problem in raw config data."""
+    """Return ``(key path, message)`` for every problem in raw config data (each a
+    ``ConfigProblem`` with the code the doors translate)."""
     problems: list[tuple[str, str]] = []
     try:
         config = Config.model_validate(data)
     except ValidationError as err:
-        for item in err.errors():
-            path = ".".join(str(part) for part in item["loc"]) or "(top level)"
-            message = item["msg"]
-            if item["type"] == "extra_forbidden":
-                message = "unknown key"
-            problems.append((path, message))
-        return problems
+        return list(validation_problems(err))
     if config.store.backend == "firebase" and not config.store.firebase_url:
-        problems.append(("store.firebase_url", "required when store.backend = 'firebase'"))
+        problems.append(
+            ConfigProblem(
+                "store.firebase_url",
+                "required when store.backend = 'firebase'",
+                "firebase_url_required",
+            )
+        )
     url_problem = _firebase_url_problem(config.store.firebase_url)
     if url_problem:
-        problems.append(("store.firebase_url", url_problem))
+        problems.append(ConfigProblem("store.firebase_url", url_problem, "firebase_url"))
     problems += [
         (path, message)
         for path, message in people_problems(config.telegram.allowed_chats, config.people, ())
@@ -372,17 +388,22 @@ def setup_problems(
                 "not_service_account": "not a service-account key",
             }[problem[0]]
             problems.append(
-                (
+                ConfigProblem(
                     "store.firebase_credentials",
                     f"{store.firebase_credentials}: {what} ({problem[1]})",
+                    f"credentials_{problem[0]}",
+                    {"path": store.firebase_credentials, "detail": problem[1]},
                 )
             )
+    problems += _system_data_problems(store)
     blynk = config.blynk
     if blynk.transport != "off" and not blynk.auth_token.get_secret_value():
         problems.append(
-            (
+            ConfigProblem(
                 "blynk.auth_token",
                 f"required when blynk.transport = {blynk.transport!r} (or set {ENV_BLYNK_TOKEN})",
+                "blynk_token",
+                {"transport": blynk.transport, "env": ENV_BLYNK_TOKEN},
             )
         )
     meter_ids = {meter.id for meter in config.meters} | set(known_meters)
@@ -394,13 +415,39 @@ def setup_problems(
         if path.endswith(".meters")
     ]
     if blynk.meter and blynk.meter not in meter_ids:
+        known = ", ".join(sorted(meter_ids))
         problems.append(
-            (
+            ConfigProblem(
                 "blynk.meter",
-                f"{blynk.meter!r} is not a configured meter (known: "
-                f"{', '.join(sorted(meter_ids))})",
+                f"{blynk.meter!r} is not a configured meter (known: {known})",
+                "blynk_meter",
+                {"meter": blynk.meter, "known": known},
             )
         )
+    return problems
+
+
+SYSTEM_CONFIG_DIR = Path("/etc")
+SYSTEM_DATA_DIR = Path("/var/lib/tokenmeter")
+
+
+def _system_data_problems(store: StoreConfig) -> list[tuple[str, str]]:
+    """Data paths under /etc: what a copy of config.example.toml in /etc/tokenmeter
+    with its relative ``data/`` paths gives. Data belongs in /var/lib/tokenmeter, and
+    the systemd unit (``ProtectSystem=full``) cannot write under /etc."""
+    problems: list[tuple[str, str]] = []
+    for key, name in (("sqlite_path", "tokenmeter.db"), ("photo_dir", "photos")):
+        path = Path(getattr(store, key)).absolute()
+        if path.is_relative_to(SYSTEM_CONFIG_DIR):
+            suggestion = SYSTEM_DATA_DIR / name
+            problems.append(
+                ConfigProblem(
+                    f"store.{key}",
+                    f"{path} is under /etc; give an absolute path such as {suggestion}",
+                    "data_under_etc",
+                    {"path": str(path), "suggestion": str(suggestion)},
+                )
+            )
     return problems
 
 
@@ -493,18 +540,27 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError as err:
+            problem = ConfigProblem(FILE_KEY, "not found", "file_not_found")
             raise ConfigError(
-                f"{path}: file not found", problems=[("(file)", "not found")]
+                f"{path}: file not found", problems=[problem], file=str(path)
             ) from err
-        except tomllib.TOMLDecodeError as err:
+        except OSError as err:
+            reason = err.strerror or str(err)
+            problem = ConfigProblem(FILE_KEY, reason, "file_unreadable", {"detail": reason})
             raise ConfigError(
-                f"{path}: not valid TOML: {err}", problems=[("(file)", str(err))]
+                f"{path}: cannot be read: {reason}", problems=[problem], file=str(path)
+            ) from err
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            problem = ConfigProblem(FILE_KEY, str(err), "not_toml", {"detail": str(err)})
+            raise ConfigError(
+                f"{path}: not valid TOML: {err}", problems=[problem], file=str(path)
             ) from err
     if path is not None:
         _resolve_paths(data, Path(path).absolute().parent)
     problems = config_problems(data)
     if problems:
         listing = "; ".join(f"{key}: {msg}" for key, msg in problems)
-        raise ConfigError(f"{path or 'config'}: {listing}", problems=problems)
+        where = str(path or "config")
+        raise ConfigError(f"{where}: {listing}", problems=problems, file=where)
     config = Config.model_validate(data)
     return _apply_env(config, env)

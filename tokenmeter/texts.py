@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from tokenmeter.errors import (
@@ -193,6 +194,9 @@ def format_kwh(value: float | None, lang: Lang = "id") -> str:
 def error_sentence(err: TokenmeterError, lang: Lang = "id") -> str:
     """Turn a domain error into one plain sentence for a user."""
     params: dict[str, object] = {"detail": err.detail, **err.params}
+    problems = err.params.get("problems") if err.code == "config_invalid" else None
+    if isinstance(problems, list) and problems:  # a ConfigError: its problems in lang
+        params["detail"] = config_problems_text(problems, lang)
     if isinstance(err, InvalidToken):
         template = _TOKEN_REASONS.get(err.reason, _ERRORS["error"])[lang]
     elif isinstance(err, CredentialsInvalid):
@@ -207,3 +211,162 @@ def error_sentence(err: TokenmeterError, lang: Lang = "id") -> str:
         return template.format(**params)
     except (KeyError, IndexError):
         return _ERRORS.get(err.code, _ERRORS["error"])[lang].split("{")[0].strip()
+
+
+# -- configuration problems (config check, start-up) -------------------------------------
+_CONFIG_PROBLEMS: dict[str, dict[Lang, str]] = {
+    # pydantic's error types
+    "extra_forbidden": {"id": "kunci tidak dikenal", "en": "unknown key"},
+    "missing": {"id": "wajib diisi", "en": "required"},
+    "greater_than_equal": {"id": "harus ≥ {ge}", "en": "must be ≥ {ge}"},
+    "greater_than": {"id": "harus > {gt}", "en": "must be > {gt}"},
+    "less_than_equal": {"id": "harus ≤ {le}", "en": "must be ≤ {le}"},
+    "less_than": {"id": "harus < {lt}", "en": "must be < {lt}"},
+    "int_parsing": {"id": "harus bilangan bulat", "en": "must be a whole number"},
+    "float_parsing": {"id": "harus angka", "en": "must be a number"},
+    "bool_parsing": {"id": "harus true atau false", "en": "must be true or false"},
+    "string_type": {"id": "harus teks dalam tanda kutip", "en": "must be text in quotes"},
+    "list_type": {"id": "harus daftar, [ … ]", "en": "must be a list, [ … ]"},
+    "model_type": {"id": "harus tabel, [ … ]", "en": "must be a table, [ … ]"},
+    "literal_error": {"id": "harus salah satu dari {expected}", "en": "must be one of {expected}"},
+    "string_pattern_mismatch": {
+        "id": "tidak cocok dengan pola {pattern}",
+        "en": "does not match the pattern {pattern}",
+    },
+    "meter_id": {
+        "id": "hanya huruf, angka, - dan _ (1-40 karakter)",
+        "en": "letters, digits, - and _ only (1-40 characters)",
+    },
+    "string_too_short": {
+        "id": "paling sedikit {min_length} karakter",
+        "en": "at least {min_length} characters",
+    },
+    "too_short": {"id": "paling sedikit {min_length} entri", "en": "at least {min_length} entries"},
+    "too_long": {"id": "paling banyak {max_length} entri", "en": "at most {max_length} entries"},
+    # the project's own checks
+    "mqtt_url": {
+        "id": "gunakan mqtt://host:1883 atau mqtts://host:8883 (kosong = broker lokal dijalankan)",
+        "en": "use mqtt://host:1883 or mqtts://host:8883 (empty = start a local broker)",
+    },
+    "camera_url": {
+        "id": "gunakan http://<kamera>/capture (atau https://), atau sim: untuk simulator",
+        "en": "use http://<camera>/capture (or https://), or sim: for a simulator",
+    },
+    "roi": {
+        "id": "harus 8 angka x1,y1,…,x4,y4 (kiri atas, kanan atas, kanan bawah, kiri bawah) "
+        "yang melingkupi sebuah bidang, atau []",
+        "en": "{detail}",
+    },
+    "decimals": {
+        "id": "harus 0-{max} atau 'auto'",
+        "en": "decimals must be 0-{max} or 'auto'",
+    },
+    "timezone": {"id": "zona waktu '{value}' tidak dikenal", "en": "unknown timezone '{value}'"},
+    "schedule": {
+        "id": "jam '{time}' tidak valid (gunakan JJ:MM, 00:00-23:59)",
+        "en": "bad time '{time}' (use HH:MM, 00:00-23:59)",
+    },
+    "meter_twice": {
+        "id": "id meter '{id}' muncul dua kali",
+        "en": "meter id '{id}' appears twice",
+    },
+    "firebase_url_required": {
+        "id": "wajib diisi bila store.backend = 'firebase'",
+        "en": "required when store.backend = 'firebase'",
+    },
+    "firebase_url": {
+        "id": "gunakan https://<db>.firebaseio.com, atau http://host:port/?ns=<nama> "
+        "untuk emulator",
+        "en": "use https://<db>.firebaseio.com, or http://host:port/?ns=<name> for an emulator",
+    },
+    "credentials_missing": {
+        "id": "{path}: tidak ada atau tidak bisa dibaca",
+        "en": "{path}: no such file or not readable ({detail})",
+    },
+    "credentials_not_json": {
+        "id": "{path}: bukan JSON",
+        "en": "{path}: not JSON ({detail})",
+    },
+    "credentials_not_service_account": {
+        "id": "{path}: bukan kunci akun layanan (tidak ada {fields})",
+        "en": "{path}: not a service-account key ({detail})",
+    },
+    "data_under_etc": {
+        "id": "{path} ada di bawah /etc; berikan jalur absolut, misalnya {suggestion}",
+        "en": "{path} is under /etc; give an absolute path such as {suggestion}",
+    },
+    "blynk_token": {
+        "id": "wajib diisi bila blynk.transport = '{transport}' (atau set {env})",
+        "en": "required when blynk.transport = '{transport}' (or set {env})",
+    },
+    "blynk_meter": {
+        "id": "'{meter}' bukan meter yang dikenal (yang ada: {known})",
+        "en": "'{meter}' is not a configured meter (known: {known})",
+    },
+    "file_not_found": {"id": "berkas tidak ditemukan", "en": "file not found"},
+    "file_unreadable": {
+        "id": "berkas tidak bisa dibaca ({detail})",
+        "en": "cannot be read ({detail})",
+    },
+    "not_toml": {"id": "bukan TOML yang valid{where}", "en": "not valid TOML: {detail}"},
+}
+# pydantic error types told like another one
+_CONFIG_PROBLEM_ALIASES = {
+    "int_type": "int_parsing",
+    "int_from_float": "int_parsing",
+    "float_type": "float_parsing",
+    "bool_type": "bool_parsing",
+    "dict_type": "model_type",
+    "model_attributes_type": "model_type",
+}
+METER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
+"""The pattern of a meter id (``MeterConfig.id``)."""
+_TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _problem_value(value: object, lang: Lang) -> str:
+    """A number from a problem's context in the language's way (``0,5``); else as is."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if float(value).is_integer():
+        return str(int(value))
+    return format_number(float(value), len(repr(float(value)).split(".")[1]), lang)
+
+
+def config_problem_text(problem: tuple[str, str], lang: Lang = "id") -> str:
+    """What is wrong with one config key, in ``lang`` (without the key). A problem
+    without a known code (a plain pair) is told with its message as written."""
+    code = str(getattr(problem, "code", ""))
+    code = _CONFIG_PROBLEM_ALIASES.get(code, code)
+    if code not in _CONFIG_PROBLEMS:
+        return problem[1]
+    params = {
+        name: _problem_value(value, lang)
+        for name, value in dict(getattr(problem, "params", {})).items()
+    }
+    if code == "literal_error" and lang == "id":
+        params["expected"] = params.get("expected", "").replace(" or ", " atau ")
+    if code == "string_pattern_mismatch" and params.get("pattern") == METER_ID_PATTERN:
+        code = "meter_id"
+    if code == "string_too_short" and params.get("min_length") == "1":
+        return {"id": "tidak boleh kosong", "en": "must not be empty"}[lang]
+    if code == "credentials_not_service_account":
+        params["fields"] = params.get("detail", "").removeprefix("no ")
+    if code == "not_toml":
+        where = _TOML_WHERE.search(params.get("detail", ""))
+        params["where"] = f" (baris {where[1]}, kolom {where[2]})" if where else ""
+    try:
+        return _CONFIG_PROBLEMS[code][lang].format(**params)
+    except (KeyError, IndexError):
+        return problem[1]
+
+
+def config_problem_line(problem: tuple[str, str], lang: Lang = "id") -> str:
+    """``key: what is wrong`` (a problem with the file itself: only what is wrong)."""
+    text = config_problem_text(problem, lang)
+    return text if problem[0] == "(file)" else f"{problem[0]}: {text}"
+
+
+def config_problems_text(problems: list[tuple[str, str]], lang: Lang = "id") -> str:
+    """Every problem in one line, ``; `` between them."""
+    return "; ".join(config_problem_line(problem, lang) for problem in problems)

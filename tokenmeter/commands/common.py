@@ -12,7 +12,7 @@ import click
 
 from tokenmeter.config import Config, find_config_file, load_config
 from tokenmeter.errors import ConfigError, TokenmeterError
-from tokenmeter.texts import Lang, error_sentence
+from tokenmeter.texts import Lang, config_problems_text, error_sentence
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -160,6 +160,15 @@ def _verbose() -> bool:
     return bool(context is not None and context.meta.get(VERBOSE))
 
 
+def config_error_detail(err: ConfigError, lang: Lang) -> str:
+    """A config error's problems in ``lang``, after the file they are in."""
+    problems = err.params.get("problems")
+    if not isinstance(problems, list) or not problems:
+        return err.detail
+    listing = config_problems_text(problems, lang)
+    return f"{err.params['file']}: {listing}" if err.params.get("file") else listing
+
+
 def cli_config(config_path: Path | None, *, announce: bool = False) -> Config:
     """Find and load the config for a command; a bad one ends the command with exit 2.
 
@@ -174,7 +183,9 @@ def cli_config(config_path: Path | None, *, announce: bool = False) -> Config:
         lang = chosen_lang()
         if announce:
             click.echo(config_line(path, lang), err=True)
-        click.echo(_WORDS["config_error"][lang].format(detail=err.detail), err=True)
+        click.echo(
+            _WORDS["config_error"][lang].format(detail=config_error_detail(err, lang)), err=True
+        )
         raise SystemExit(EXIT_USAGE) from err
     context = click.get_current_context(silent=True)
     if context is not None:

@@ -57,6 +57,14 @@ _WORDS: dict[str, dict[Lang, str]] = {
     "error": {"id": "{file}: kesalahan: {error}", "en": "{file}: error: {error}"},
     "file not found": {"id": "berkas tidak ada", "en": "file not found"},
     "not an image file": {"id": "bukan berkas gambar", "en": "not an image file"},
+    "roi_numbers": {
+        "id": "perlu 8 angka: x1,y1,x2,y2,x3,y3,x4,y4",
+        "en": "expected 8 numbers: x1,y1,x2,y2,x3,y3,x4,y4",
+    },
+    "roi_area": {
+        "id": "keempat sudut tidak melingkupi bidang apa pun",
+        "en": "the four corners enclose no area",
+    },
 }
 
 _REASONS: dict[str, str] = {  # the reader's reasons (English) in Indonesian
@@ -130,19 +138,20 @@ def _error_text(error: str, lang: Lang) -> str:
     return error
 
 
-def parse_roi(value: str | None) -> Quad | None:
-    """``x1,y1,x2,y2,x3,y3,x4,y4`` (TL, TR, BR, BL) as a quad; ``None`` when absent."""
+def parse_roi(value: str | None, lang: Lang = "en") -> Quad | None:
+    """``x1,y1,x2,y2,x3,y3,x4,y4`` (TL, TR, BR, BL) as a quad; ``None`` when absent.
+    A bad one is a ``click.BadParameter`` worded in ``lang``."""
     if value is None:
         return None
     try:
         numbers = [float(part) for part in value.split(",")]
     except ValueError as err:
-        raise click.BadParameter("expected 8 numbers: x1,y1,x2,y2,x3,y3,x4,y4") from err
+        raise click.BadParameter(_WORDS["roi_numbers"][lang]) from err
     if len(numbers) != 8 or not all(np.isfinite(numbers)):
-        raise click.BadParameter("expected 8 numbers: x1,y1,x2,y2,x3,y3,x4,y4")
+        raise click.BadParameter(_WORDS["roi_numbers"][lang])
     points = np.array(numbers).reshape(4, 2)
     if abs(cv2.contourArea(points.astype(np.float32))) < 4:
-        raise click.BadParameter("the four corners enclose no area")
+        raise click.BadParameter(_WORDS["roi_area"][lang])
     tl, tr, br, bl = ((float(x), float(y)) for x, y in points)
     return (tl, tr, br, bl)
 
@@ -241,7 +250,7 @@ def _draw_digit(canvas: npt.NDArray[np.uint8], digit: DigitBox) -> None:
 
 
 def _roi_callback(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Quad | None:
-    return parse_roi(value)
+    return parse_roi(value, found_config_lang())
 
 
 @click.command("read")

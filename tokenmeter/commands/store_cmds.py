@@ -27,7 +27,7 @@ from tokenmeter.errors import ConfigError, UnknownMeter
 from tokenmeter.store.base import Store
 from tokenmeter.store.factory import open_store
 from tokenmeter.store.records import ts_text
-from tokenmeter.texts import Lang, format_kwh
+from tokenmeter.texts import Lang, config_problem_line, format_kwh
 
 meter_option = click.option(
     "--meter", "meter_id", default=None, help="Meter id (default: the first configured meter)."
@@ -71,19 +71,21 @@ def config_check(config_path: Path | None) -> None:
         problems = cast(
             "list[tuple[str, str]]", err.params.get("problems") or [("(file)", err.detail)]
         )
-        _echo_problems(problems)
+        _echo_problems(problems, chosen_lang())
         raise SystemExit(EXIT_USAGE) from err
-    click.echo(source_line(path, config, chosen_lang(config)), err=True)
+    lang = chosen_lang(config)
+    click.echo(source_line(path, config, lang), err=True)
     problems = setup_problems(config, known_meters=_stored_meter_ids(config))
     if problems:
-        _echo_problems(problems)
+        _echo_problems(problems, lang)
         raise SystemExit(EXIT_USAGE)
     click.echo("OK")
 
 
-def _echo_problems(problems: list[tuple[str, str]]) -> None:
-    for key, message in problems:
-        click.echo(f"{key}: {message}")
+def _echo_problems(problems: list[tuple[str, str]], lang: Lang) -> None:
+    """One line per problem: its key path and what is wrong, in ``lang``."""
+    for problem in problems:
+        click.echo(config_problem_line(problem, lang))
 
 
 def _stored_meter_ids(config: Config) -> set[str]:

@@ -26,7 +26,7 @@ def test_bad_config_exits_2_with_the_key(tmp_path: Path) -> None:
     config.write_text("[service]\nhealth_prot = 1\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["serve", "--config", str(config)])
     assert result.exit_code == 2
-    assert "service.health_prot: unknown key" in result.output
+    assert "service.health_prot: kunci tidak dikenal" in result.output
     assert "Traceback" not in result.output
 
 

@@ -56,7 +56,7 @@ def test_config_check_lists_problems_with_paths(tmp_path: Path) -> None:
         'schedule = ["25:00"]\n',
         encoding="utf-8",
     )
-    code, out, _ = invoke("config", "check", "--config", str(bad))
+    code, out, _ = invoke("config", "check", "--config", str(bad), "--lang", "en")
     assert code == 2
     assert "store.backend:" in out
     assert "store.colour: unknown key" in out
@@ -67,8 +67,11 @@ def test_config_check_lists_problems_with_paths(tmp_path: Path) -> None:
 def test_config_check_missing_file(tmp_path: Path) -> None:
     """A missing file is a problem too."""
     code, out, _ = invoke("config", "check", "--config", str(tmp_path / "nope.toml"))
-    assert code == 2
-    assert "not found" in out
+    assert (code, out) == (2, "berkas tidak ditemukan\n")
+    code, out, _ = invoke(
+        "config", "check", "--config", str(tmp_path / "nope.toml"), "--lang", "en"
+    )
+    assert (code, out) == (2, "file not found\n")
 
 
 def test_schedule_show_seeded_from_config(config_file: Path) -> None:
@@ -233,11 +236,11 @@ def test_schedule_set_after_remove_checks_again(config_file: Path) -> None:
     assert stored_schedule(config_file, "rumah") == Schedule(("09:00",))
 
 
-def _check(tmp_path: Path, body: str) -> tuple[int, str]:
-    """``config check`` on a file with ``body`` (a SQLite store in ``tmp_path``)."""
+def _check(tmp_path: Path, body: str, lang: str = "en") -> tuple[int, str]:
+    """``config check --lang LANG`` on a file with ``body`` (a SQLite store in ``tmp_path``)."""
     path = tmp_path / "check.toml"
     path.write_text(f'[store]\nsqlite_path = "tm.db"\n{body}', encoding="utf-8")
-    code, out, _ = invoke("config", "check", "--config", str(path))
+    code, out, _ = invoke("config", "check", "--config", str(path), "--lang", lang)
     return code, out
 
 

@@ -1,0 +1,58 @@
+"""One problem in a configuration: its key path, an English message, and a code with
+parameters that ``tokenmeter.texts.config_problem_text`` says in the run's language.
+
+A problem is a ``(key, message)`` tuple, so code that builds or compares plain pairs
+keeps working; such a pair has no code and is told with its message as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import ValidationError
+
+UNKNOWN_KEY = "unknown key"
+FILE_KEY = "(file)"
+"""The key of a problem with the file itself (missing, not TOML)."""
+
+
+class ConfigProblem(tuple[str, str]):
+    """``(key path, English message)`` with ``code`` and ``params`` for translation.
+
+    ``code`` is pydantic's error type (``extra_forbidden``, ``greater_than_equal``,
+    ...) with its context as ``params``, or one of this project's own codes
+    (``camera_url``, ``mqtt_url``, ``blynk_token``, ...); ``""`` for none.
+    """
+
+    code: str
+    params: dict[str, object]
+
+    def __new__(
+        cls, key: str, message: str, code: str = "", params: Mapping[str, object] | None = None
+    ) -> ConfigProblem:
+        problem = super().__new__(cls, (key, message))
+        problem.code = code
+        problem.params = dict(params or {})
+        return problem
+
+    @property
+    def key(self) -> str:
+        return self[0]
+
+    @property
+    def message(self) -> str:
+        return self[1]
+
+
+def validation_problems(err: ValidationError) -> list[ConfigProblem]:
+    """Every error of a pydantic validation as a problem, keyed by its dotted path."""
+    problems: list[ConfigProblem] = []
+    for item in err.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        code = str(item["type"])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if code == "extra_forbidden":
+            message = UNKNOWN_KEY
+        params = {name: value for name, value in item.get("ctx", {}).items() if name != "error"}
+        problems.append(ConfigProblem(key, message, code, params))
+    return problems
