@@ -21,6 +21,7 @@ import pytest
 
 from tests.e2e.conftest import tokenmeter_command
 from tests.faults.conftest import OWNER, PARTNER
+from tests.faults.topup_rig import status
 from tests.servers.telegram_api import FakeBotApi
 from tests.tokenmeter.services.simkit import ShownReader, eventually, token
 from tokenmeter.config import load_config
@@ -235,13 +236,9 @@ async def test_with_the_keypad_offline_the_service_keeps_the_token_and_types_it_
         assert await api.until(lambda: _announced(api, digits), 10)
         assert core.broker is not None
         device = hardware.keypad(core.broker.url)
-        assert await eventually(
-            lambda: (
-                core.store.get_topup("rumah", result["id"]).status  # type: ignore[union-attr]
-                is TopUpStatus.CONFIRMED
-            ),
-            30,
-        ), core.store.get_topup("rumah", result["id"])
+        assert await eventually(lambda: status(core, result["id"]) is TopUpStatus.CONFIRMED, 30), (
+            core.store.get_topup("rumah", result["id"])
+        )
         assert device.commands_pressed == 1
         assert hardware.meter.tokens_accepted == 1
         assert json.loads((tmp_path / VAULT_FILE).read_text(encoding="utf-8")) == {}
