@@ -1,10 +1,17 @@
 """Reading a display whose camera never moves, with its own confirmed references.
 
 A fixed camera always sees the same display in the same place, so the line is read
-inside the profile's quad (no search), the number of decimals the display shows is
-enforced (a reading with another number of decimals is a misread point), and the
-display's own digit shapes, cut from confirmed reference crops, confirm characters
-the network alone is unsure of.
+inside the profile's quad (no search of the photo), the number of decimals the
+display shows is enforced (a reading with another number of decimals is a misread
+point), and the display's own digit shapes, cut from confirmed reference crops,
+confirm characters the network alone is unsure of.
+
+A mounted camera still shifts a few pixels and a degree between shots (the mount
+settles, the board warms), enough for the profile's quad to cut a digit's edge or
+let a frame bar in. When the line in the quad is refused, the digit line is
+tracked inside the quad widened along its line (``refine``, the step the search
+uses to shrink a window to its digits) and read there under the same checks, and
+the tracked quad must hold the whole line: widened again, it reads the same.
 
 The adaptation is per-character nearest neighbour on image patches: each character
 of the network's raw guess is cut from the network input at its CTC column and
@@ -34,14 +41,16 @@ from ocr.line_model import (
     prepare,
     read_line,
 )
-from ocr.locate import rectify
+from ocr.locate import rectify, refine
 from ocr.reader import (
+    LINE_HEIGHT,
     MIN_CHAR_CONFIDENCE,
     NUMBER,
     VIEWS_DISAGREE,
+    WIDEN,
     display_test,
     displayed_text,
-    read_display,
+    read_line_image,
 )
 from ocr.reading import DigitBox, Image, Quad, Reading
 
@@ -132,9 +141,55 @@ def read_with_profile(
 ) -> Reading:
     """Read the line inside ``quad`` (no search); refuse a reading with another number
     of ``decimals`` or more than ``digits`` digits; let ``references`` confirm the
-    characters the gate alone found ambiguous."""
-    reading = read_display(image, roi=quad)
-    crop = rectify(image, quad)  # the crop read_display reads for a quad
+    characters the gate alone found ambiguous. A refused line is read once more in
+    the digit line tracked near ``quad`` (see the module docstring)."""
+    reading = _read_in(image, quad, decimals, digits, references)
+    if reading.status == "ok":
+        return reading
+    tracked = refine(image, widened(quad))
+    if tracked == quad:
+        return reading
+    second = _read_in(image, tracked, decimals, digits, references)
+    if second.status != "ok" or not _whole_line(image, tracked, second):
+        return reading
+    return second
+
+
+def line_crop(image: Image, quad: Quad) -> Image:
+    """The rectified line inside ``quad`` at the height the reader's search reads a
+    line (``LINE_HEIGHT``): how profiles read a photo and cut their references."""
+    return rectify(image, quad, LINE_HEIGHT)
+
+
+def widened(quad: Quad, factor: float = WIDEN) -> Quad:
+    """``quad`` grown along its line by ``factor`` of its height on each side."""
+    tl, tr, br, bl = (np.array(p, np.float64) for p in quad)
+    along = (tr - tl) / max(1e-6, float(np.linalg.norm(tr - tl)))
+    grow = factor * float(np.linalg.norm(bl - tl)) * along
+    points = (tl - grow, tr + grow, br + grow, bl - grow)
+    return tuple((float(p[0]), float(p[1])) for p in points)  # type: ignore[return-value]
+
+
+def _whole_line(image: Image, quad: Quad, reading: Reading) -> bool:
+    """Whether the line widened by ``WIDEN`` reads surely as ``reading``, character for
+    character: the tracked quad holds the whole line, not a part of it."""
+    wide = read_line(line_crop(image, widened(quad)))
+    shown = "".join(d.char + ("." if d.point_after else "") for d in reading.digits)
+    confidences = wide.char_confidences
+    return wide.text == shown and bool(confidences) and min(confidences) >= MIN_CHAR_CONFIDENCE
+
+
+def _read_in(
+    image: Image,
+    quad: Quad,
+    decimals: int | None,
+    digits: int | None,
+    references: ReferencePatches | None,
+) -> Reading:
+    """The gate's reading of the line in ``quad`` held against the profile, or, where
+    the gate refuses for a reason the references may settle, the adapted reading."""
+    crop = line_crop(image, quad)
+    reading = read_line_image(crop, quad)
     if reading.status == "ok":
         return fits_profile(reading, decimals, digits)
     if references is None or not references.chars or reading.reason not in ADAPTABLE:

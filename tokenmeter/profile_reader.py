@@ -17,9 +17,15 @@ import cv2
 import numpy as np
 
 import ocr
-from ocr.adapt import ADAPTABLE, LineReference, ReferencePatches, fits_profile, read_with_profile
+from ocr.adapt import (
+    ADAPTABLE,
+    LineReference,
+    ReferencePatches,
+    fits_profile,
+    line_crop,
+    read_with_profile,
+)
 from ocr.line_model import read_line
-from ocr.locate import rectify
 from ocr.reader import displayed_text, read_line_image
 from ocr.reading import Image, Quad, Reading
 from tokenmeter.domain import utcnow
@@ -107,7 +113,7 @@ def enrol(
         if found.status != "ok" or found.quad is None:
             raise EnrolRefused(NO_DISPLAY, found.reason)
         quad = found.quad
-    crop = rectify(image, quad)  # as read_display(image, roi=quad) reads it
+    crop = line_crop(image, quad)  # as read_with_profile reads it
     reading = read_line_image(crop, quad)
     seen = reading.text if reading.status == "ok" else ""
     if reading.status != "ok":

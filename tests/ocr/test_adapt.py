@@ -15,9 +15,10 @@ from ocr.adapt import (
     WRONG_DECIMALS,
     LineReference,
     ReferencePatches,
+    line_crop,
     read_with_profile,
 )
-from ocr.locate import rectify
+from ocr.reader import read_line_image
 from ocr.reading import Quad
 from tests.ocr.fixed_camera import fixed_camera_photos
 from tokenmeter.sim import RenderedPhoto
@@ -27,17 +28,17 @@ def _enrolled(style_seed: int, count: int) -> tuple[list[RenderedPhoto], Quad, R
     photos = fixed_camera_photos(style_seed, count)
     first = ocr.read_display(photos[0].image)
     assert first.status == "ok" and first.text == photos[0].text and first.quad
-    crop = rectify(photos[0].image, first.quad)
+    crop = line_crop(photos[0].image, first.quad)
     return photos, first.quad, ReferencePatches.build([LineReference(crop, photos[0].text)])
 
 
 def test_references_confirm_an_ambiguous_character() -> None:
     """A photo the gate refuses as ambiguous is read when the enrolled crop confirms it."""
-    photos, quad, references = _enrolled(18, 7)
-    photo = photos[6]
-    gate = ocr.read_display(photo.image, roi=quad)
+    photos, quad, references = _enrolled(4, 4)
+    photo = photos[3]
+    gate = read_line_image(line_crop(photo.image, quad), quad)
     assert gate.status == "unreadable" and gate.reason == "a character is ambiguous"
-    reading = read_with_profile(photo.image, quad, decimals=2, references=references)
+    reading = read_with_profile(photo.image, quad, decimals=1, references=references)
     assert (reading.status, reading.text, reading.engine) == ("ok", photo.text, ENGINE)
     assert reading.confidence >= MIN_MATCH
 
@@ -51,9 +52,37 @@ def test_unknown_shape_stays_refused() -> None:
 
 def test_no_decimals_no_adaptation() -> None:
     """Without the display's decimals a refused reading is not adapted."""
-    photos, quad, references = _enrolled(18, 7)
-    reading = read_with_profile(photos[6].image, quad, references=references)
+    photos, quad, references = _enrolled(43, 3)
+    reading = read_with_profile(photos[2].image, quad, references=references)
     assert (reading.status, reading.reason) == ("unreadable", "a character is ambiguous")
+    adapted = read_with_profile(photos[2].image, quad, decimals=1, references=references)
+    assert (adapted.status, adapted.text, adapted.engine) == ("ok", photos[2].text, ENGINE)
+
+
+def test_the_line_is_tracked_when_the_camera_shifted() -> None:
+    """A photo whose line the enrolled quad cuts badly (the camera shifted a little) is
+    read in the digit line tracked near the quad, by the gate alone."""
+    photos, quad, _ = _enrolled(24, 7)
+    photo = photos[6]
+    in_quad = read_with_profile(photo.image, quad, decimals=1, references=None)
+    assert in_quad.status == "ok" and in_quad.text == photo.text
+    assert in_quad.quad != quad and in_quad.engine == "line-model"
+    gate = read_line_image(line_crop(photo.image, quad), quad)
+    assert gate.status == "unreadable"
+
+
+def test_a_quad_over_part_of_the_line_never_reads_the_part() -> None:
+    """A quad holding only the first digits of the line (the camera turned) gives the
+    whole line's value, read in the tracked quad, never the part it holds."""
+    photos, quad, _ = _enrolled(4, 2)
+    tl, tr, br, bl = quad
+    for share in (0.4, 0.6):
+        top = (tl[0] + (tr[0] - tl[0]) * share, tl[1] + (tr[1] - tl[1]) * share)
+        bottom = (bl[0] + (br[0] - bl[0]) * share, bl[1] + (br[1] - bl[1]) * share)
+        part: Quad = (tl, top, bottom, bl)
+        reading = read_with_profile(photos[1].image, part, decimals=1)
+        assert (reading.status, reading.text) == ("ok", photos[1].text)
+        assert reading.quad != part
 
 
 def test_wrong_decimals_and_digits_are_refused() -> None:
@@ -68,7 +97,7 @@ def test_wrong_decimals_and_digits_are_refused() -> None:
 def test_a_mislabelled_reference_gives_no_patches() -> None:
     """A reference whose crop the network reads as another value is not used."""
     photos, quad, _ = _enrolled(4, 1)
-    crop = rectify(photos[0].image, quad)
+    crop = line_crop(photos[0].image, quad)
     assert ReferencePatches.build([LineReference(crop, "151.0")]).chars == ()
     assert ReferencePatches.build([LineReference(crop, "150.0")]).chars
 

@@ -21,14 +21,14 @@ from tokenmeter.sim import render_negative
 
 def test_enrol_then_read_with_references() -> None:
     """One enrolled photo sets quad, decimals, digits; a photo the gate alone refuses reads."""
-    photos = fixed_camera_photos(18, 7)
+    photos = fixed_camera_photos(43, 3)
     enrolled = enrol(MeterProfile(), photos[0].image, photos[0].text)
     profile = enrolled.profile
-    assert (profile.decimals, len(profile.references)) == (2, 1)
-    assert profile.digits is not None and profile.digits >= 5
+    assert (profile.decimals, len(profile.references)) == (1, 1)
+    assert profile.digits is not None and profile.digits >= 4
     assert profile.references[0].source == "enrol" and profile.quad == enrolled.quad
-    reading = ProfileReader(profile).read(photos[6].image)
-    assert (reading.status, reading.text, reading.engine) == ("ok", photos[6].text, ENGINE)
+    reading = ProfileReader(profile).read(photos[2].image)
+    assert (reading.status, reading.text, reading.engine) == ("ok", photos[2].text, ENGINE)
 
 
 def test_enrol_refusals() -> None:
