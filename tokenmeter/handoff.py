@@ -226,9 +226,12 @@ class TopUpHandoff:
     async def _request(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> dict[str, Any] | None:
-        """The request when it is well formed and carries the secret; else refused."""
+        """The request when it is well formed and carries the secret; else refused.
+        A connection closed without a word (another service looking) is no request."""
         try:
             line = await asyncio.wait_for(reader.readline(), REQUEST_WAIT_S)
+            if not line:
+                return None
             request = json.loads(line)
         except (ValueError, RecursionError):  # too long, not JSON, too deep
             request = None
