@@ -78,6 +78,7 @@ class TelegramDoor:
             tariff_rp_per_kwh=core.config.billing.tariff_rp_per_kwh,
             profiles=core.checks.profiles,  # /koreksi: the profiles checks read with
             camera_setup=CameraSetup(core.checks),  # /atur
+            people=core.config.people,  # with telegram.allowed_chats and the store's
         )
         self.application = build_application(core.config.telegram, deps)
         self.notifier = TelegramNotifier(self.application)

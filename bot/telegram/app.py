@@ -17,12 +17,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram import export, handlers, overview, profile_handlers
+from bot.telegram import access_handlers, export, handlers, overview, profile_handlers
 from bot.telegram.keyboards import CHOOSE_PATTERN, TOPUP_PATTERN
 from bot.telegram.polling import POLLING_KEY, PollingRequest, PollingWatch, polling_watch
 from bot.telegram.profile_commands import SETUP_PATTERN
 from bot.telegram.state import STATE_KEY, BotState, TelegramDeps, bot_state
 from bot.telegram.texts import COMMANDS
+from tokenmeter.access import AccessBook, file_people
 from tokenmeter.config import TelegramConfig
 from tokenmeter.errors import ConfigError
 
@@ -48,6 +49,7 @@ _COMMANDS = [
     ("ekspor", "export", export.ekspor),
     ("atur", "setup", profile_handlers.atur),
     ("koreksi", "correct", profile_handlers.koreksi),
+    ("akses", "access", access_handlers.akses),
 ]
 
 
@@ -82,16 +84,18 @@ def build_application(config: TelegramConfig, deps: TelegramDeps) -> BotApplicat
         builder = builder.base_url(base).base_file_url(file_url_for(base))
     application: BotApplication = builder.build()
     application.bot_data[POLLING_KEY] = watch
+    access = AccessBook(file_people(config.allowed_chats, deps.people), deps.store)
     application.bot_data[STATE_KEY] = BotState(
         deps=deps,
         lang=deps.language or config.language,
-        allowed_chats=frozenset(config.allowed_chats),
+        access=access,
         offline_alert_minutes=config.offline_alert_minutes,
     )
-    if not config.allowed_chats:
+    if not access.current.owners():
         log.warning(
-            "telegram.allowed_chats is empty: every chat is refused. Send /start to the bot "
-            "and copy your chat id from the refusal (or this log) into the config."
+            "no owner in telegram.allowed_chats or [[people]]: only tenants may use the bot. "
+            "Send /start to the bot and copy your chat id from the refusal (or this log) "
+            "into telegram.allowed_chats."
         )
 
     application.add_handler(TypeHandler(Update, handlers.guard), group=-1)

@@ -216,6 +216,15 @@ RUNNERS: dict[str, Command] = {
 }
 
 
+OWNER_ONLY = frozenset({"atur", "koreksi"})  # the camera setup and the readings themselves
+OWNER_SETS = frozenset({"jadwal", "batas"})  # everyone may look; only owners change them
+
+
+def owner_only(command: str, args: list[str]) -> bool:
+    """Whether only an owner may run this (a tenant sees and tops up its meters)."""
+    return command in OWNER_ONLY or (command in OWNER_SETS and bool(args))
+
+
 def refuse_extra(command: str, args: list[str]) -> None:
     """Raise UnknownMeter when a meter-only command got a word that is not a meter."""
     if args and not RUNNERS[command].takes_args:

@@ -37,15 +37,23 @@ def month_span(args: list[str], today: date) -> tuple[date, date] | None:
 
 
 async def ekspor(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Send the month's readings, daily usage, top-ups and monthly usage as a CSV file."""
+    """Send the month's readings, daily usage, top-ups and monthly usage of the chat's
+    meters as a CSV file."""
     if update.effective_chat is None:
         return
     state = bot_state(context.application)
     chat_id = update.effective_chat.id
     args = list(context.args or [])
-    meters: list[Meter] = state.meters
+    meters: list[Meter] = state.visible_meters(chat_id)
+    if not meters:
+        await context.bot.send_message(chat_id=chat_id, text=say(state.lang, "no_meters"))
+        return
     if args and not args[0][:1].isdigit():
         meter = state.meter(args[0])
+        if meter is not None and not state.can_use(chat_id, meter.id):
+            text = say(state.lang, "not_your_meter", meter=meter.name)
+            await context.bot.send_message(chat_id=chat_id, text=text)
+            return
         if meter is None:
             text = error_sentence(UnknownMeter(args[0], meter=args[0]), state.lang)
             await context.bot.send_message(chat_id=chat_id, text=text)

@@ -6,6 +6,7 @@ Handlers hold no business logic; they translate updates into calls of the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -15,7 +16,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.telegram.commands import RUNNERS, Call, refuse_extra
+from bot.telegram.commands import RUNNERS, Call, owner_only, refuse_extra
 from bot.telegram.keyboards import meter_choice, parse_callback, search_meters
 from bot.telegram.state import BotState, PendingChoice, bot_state
 from bot.telegram.texts import say
@@ -31,13 +32,15 @@ _DIGIT_GROUP = re.compile(r"[0-9.\-]+")
 
 
 async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Let allowed chats through; refuse any other chat once, then ignore it."""
+    """Let owners and tenants through; refuse any other chat once, then ignore it."""
     state = bot_state(context.application)
     chat = update.effective_chat
+    if state.access.stale:  # /akses of another instance, or the store came back
+        await asyncio.to_thread(state.access.load)
     if chat is not None and state.allowed(chat.id):
         return
     if chat is not None and state.first_refusal(chat.id):
-        log.warning("refused telegram chat %s (not in telegram.allowed_chats)", chat.id)
+        log.warning("refused telegram chat %s (not an owner or tenant)", chat.id)
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(
                 chat_id=chat.id, text=say(state.lang, "refused", chat_id=chat.id)
@@ -62,10 +65,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Explain what the bot does and list every command."""
+    """Explain what the bot does and list every command and the chat's meters."""
     state = bot_state(context.application)
-    meters = ", ".join(f"{m.name} ({m.id})" for m in state.meters)
     if update.effective_chat is not None:
+        visible = state.visible_meters(update.effective_chat.id)
+        meters = ", ".join(f"{m.name} ({m.id})" for m in visible)
         await context.bot.send_message(
             chat_id=update.effective_chat.id, text=say(state.lang, "help", meters=meters)
         )
@@ -177,21 +181,26 @@ async def route(
     args: list[str] | None = None,
 ) -> None:
     """Find the meter in the arguments (the command's, unless given), or ask for it
-    with buttons, then run."""
+    with buttons, then run. Only the meters the chat may see are found or offered."""
     if update.effective_chat is None:
         return
     state = bot_state(context.application)
     call = Call(context.bot, state, update.effective_chat.id)
     args = list(context.args or []) if args is None else list(args)
+    visible = state.visible_indices(call.chat_id)
     meter = state.meter(args[0]) if args else None
+    if meter is not None and not state.can_use(call.chat_id, meter.id):
+        await run(call, command, meter, args[1:])  # refused there, with the reason
+        return
     found = None  # a name search: "/cektoken kamar 1" offers the meters named so
     if meter is not None:
         args = args[1:]
-    elif len(state.meters) == 1:
-        meter = state.meters[0]
+    elif len(visible) == 1:
+        meter = state.meters[visible[0]]
     elif args and any(c.isalpha() for c in args[0]):
         for words in range(len(args), 0, -1):  # the longest leading words that match
-            found = search_meters(state.meters, " ".join(args[:words])) or None
+            named = search_meters(state.meters, " ".join(args[:words]))
+            found = [i for i in named if i in visible] or None
             if found is not None:
                 args = args[words:]
                 meter = state.meters[found[0]] if len(found) == 1 else None
@@ -200,22 +209,36 @@ async def route(
         if args and not RUNNERS[command].takes_args and found is None:
             await run(call, command, None, args)
             return
-        key = state.keep_choice(PendingChoice(call.chat_id, command, args, indices=found))
+        if not visible:
+            await call.say(say(state.lang, "no_meters"))
+            return
+        shown = found if found is not None else visible
+        key = state.keep_choice(PendingChoice(call.chat_id, command, args, indices=shown))
         await context.bot.send_message(
             chat_id=call.chat_id,
             text=say(state.lang, "choose_meter"),
-            reply_markup=meter_choice(key, state.meters, indices=found, lang=state.lang),
+            reply_markup=meter_choice(key, state.meters, indices=shown, lang=state.lang),
         )
         return
     await run(call, command, meter, args)
 
 
 async def run(call: Call, command: str, meter: Meter | None, args: list[str]) -> None:
-    """Run a command; a domain error becomes one plain sentence in the chat."""
+    """Run a command the chat may run on this meter; a domain error becomes one plain
+    sentence in the chat."""
     try:
         refuse_extra(command, args)
-        if meter is not None:
-            await RUNNERS[command].run(call, meter, args)
+        if meter is None:
+            return
+        if not call.state.can_use(call.chat_id, meter.id):
+            log.info("telegram /%s refused: chat %s has no access", command, call.chat_id)
+            await call.say(say(call.lang, "not_your_meter", meter=meter.name))
+            return
+        if owner_only(command, args) and not call.state.is_owner(call.chat_id):
+            log.info("telegram /%s refused: chat %s is no owner", command, call.chat_id)
+            await call.say(say(call.lang, "owner_only"))
+            return
+        await RUNNERS[command].run(call, meter, args)
     except TokenmeterError as err:
         log.info("telegram /%s refused: %s", command, err.code)
         await call.say(error_sentence(err, call.lang))
@@ -260,7 +283,7 @@ async def confirm_topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if pending is None:
         await query.edit_message_text(say(state.lang, "topup_expired"))
         return
-    meter = state.meter(pending.meter_id)
+    meter = state.meter(pending.meter_id, pending.chat_id)  # access may have been taken back
     masked = mask_token(pending.digits)
     if answer != "ya" or meter is None:
         await query.edit_message_text(say(state.lang, "topup_cancelled", masked=masked))

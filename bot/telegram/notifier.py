@@ -1,4 +1,5 @@
-"""Alerts pushed to every allowed chat; implements ``tokenmeter.events.Notifier``."""
+"""Alerts pushed to the people of a meter and every owner (``tokenmeter.access``);
+implements ``tokenmeter.events.Notifier``. A tenant never gets another room's news."""
 
 from __future__ import annotations
 
@@ -52,35 +53,44 @@ class TelegramNotifier:
             return
         state = self._state
         lang = state.lang
+        if state.access.stale:
+            await asyncio.to_thread(state.access.load)
         if isinstance(event, LowBalance):
             outcome = event.outcome
             await self._broadcast(
+                outcome.meter.id,
                 say(
                     lang,
                     "alert_low",
                     meter=outcome.meter.name,
                     kwh=format_kwh(outcome.reading.kwh, lang),
                     limit=format_kwh(outcome.meter.low_kwh, lang),
-                )
+                ),
             )
         elif isinstance(event, CheckCompleted):
             if event.scheduled or event.outcome.reading.source == "schedule":
                 await self._broadcast_outcome(event.outcome)
         elif isinstance(event, MeterBeep):
-            await self._broadcast(say(lang, "alert_beep", meter=state.meter_name(event.meter_id)))
+            await self._broadcast(
+                event.meter_id, say(lang, "alert_beep", meter=state.meter_name(event.meter_id))
+            )
         elif isinstance(event, DeviceChanged):
             if event.long_offline and not event.device.online:
                 meter = state.meter(event.meter_id) or Meter(event.meter_id, event.meter_id)
                 await self._broadcast(
-                    offline_alert(meter, event.device, state.offline_alert_minutes, lang)
+                    meter.id, offline_alert(meter, event.device, state.offline_alert_minutes, lang)
                 )
         elif isinstance(event, TopUpChanged):
             await self._topup_changed(event.meter, event.topup)
         elif isinstance(event, SlotSummary):
             await self._broadcast_summary(event)
 
-    async def _broadcast(self, text: str) -> None:
-        await asyncio.gather(*(self._send(chat, text) for chat in self._state.allowed_chats))
+    def _chats_for(self, meter_id: str) -> list[int]:
+        """The meter's tenants and every owner."""
+        return self._state.access.current.chats_for(meter_id)
+
+    async def _broadcast(self, meter_id: str, text: str) -> None:
+        await asyncio.gather(*(self._send(chat, text) for chat in self._chats_for(meter_id)))
 
     async def _send(self, chat_id: int, text: str) -> int | None:
         try:
@@ -94,10 +104,10 @@ class TelegramNotifier:
         lang = self._state.lang
         caption = outcome_caption(outcome, lang, header=say(lang, "scheduled") + " · ")
         if not outcome.photo:
-            await self._broadcast(caption)
+            await self._broadcast(outcome.meter.id, caption)
             return
         file_id: str | None = None
-        for chat_id in sorted(self._state.allowed_chats):  # upload once, then reuse
+        for chat_id in self._chats_for(outcome.meter.id):  # upload once, then reuse
             try:
                 message = await self._bot.send_photo(
                     chat_id=chat_id, photo=file_id or outcome.photo, caption=caption
@@ -109,13 +119,23 @@ class TelegramNotifier:
                 file_id = message.photo[-1].file_id
 
     async def _broadcast_summary(self, summary: SlotSummary) -> None:
-        """One message per chat, then the photos of the meters that need attention as
-        albums in reply to it (each photo uploaded once and reused for the other chats)."""
+        """One message per chat about the meters it may see, then the photos of those
+        that need attention as albums in reply to it (each photo uploaded once and reused
+        for the other chats)."""
         lang = self._state.lang
-        text = summary_text(summary, lang)
-        photos = [i.outcome for i in attention_list(summary.outcomes) if i.outcome.photo]
+        access = self._state.access.current
+        told: dict[frozenset[str], tuple[str, list[CheckOutcome]]] = {}  # meters -> message
         file_ids: dict[str, str] = {}  # reading id -> Telegram file id
-        for chat_id in sorted(self._state.allowed_chats):
+        for chat_id in access.chats():
+            seen = tuple(o for o in summary.outcomes if access.can_use(chat_id, o.meter.id))
+            if not seen:
+                continue
+            meters = frozenset(o.meter.id for o in seen)
+            if meters not in told:
+                part = SlotSummary(seen, summary.low_crossed & meters)
+                photos = [i.outcome for i in attention_list(seen) if i.outcome.photo]
+                told[meters] = (summary_text(part, lang), photos)
+            text, photos = told[meters]
             message_id = await self._send(chat_id, text)
             if message_id is None:
                 continue
@@ -181,7 +201,7 @@ class TelegramNotifier:
             await progress.recall(store, meter.id, topup.id)
             if topup.source != "telegram" and not progress.attached(topup.id):
                 text = render(progress.newest(topup))
-                for chat_id in sorted(state.allowed_chats):
+                for chat_id in self._chats_for(meter.id):
                     message_id = await self._send(chat_id, text)
                     if message_id is not None:
                         progress.attach(topup.id, chat_id, message_id, shown=text)

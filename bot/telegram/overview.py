@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.telegram.state import bot_state
+from bot.telegram.texts import say
 from tokenmeter.domain import utcnow
 from tokenmeter.overview import overview, overview_text
 
@@ -29,11 +30,18 @@ def split_lines(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 
 async def ringkasan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Send every meter's balance, days left, last check, devices and open top-ups."""
+    """Send the balance, days left, last check, devices and open top-ups of every
+    meter the chat may see."""
     if update.effective_chat is None:
         return
     state = bot_state(context.application)
+    meters = state.visible_meters(update.effective_chat.id)
+    if not meters:
+        await context.bot.send_message(
+            chat_id=update.effective_chat.id, text=say(state.lang, "no_meters")
+        )
+        return
     now = utcnow()
-    items = await asyncio.to_thread(overview, state.deps.store, state.meters, now)
+    items = await asyncio.to_thread(overview, state.deps.store, meters, now)
     for piece in split_lines(overview_text(items, now, state.lang)):
         await context.bot.send_message(chat_id=update.effective_chat.id, text=piece)

@@ -13,6 +13,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.telegram.progress import TopUpProgress
+from tokenmeter.access import AccessBook, PersonConfig
 from tokenmeter.domain import Meter
 from tokenmeter.events import CheckOutcome
 from tokenmeter.services.api import Checker, TopUps
@@ -39,6 +40,7 @@ class TelegramDeps:
     tariff_rp_per_kwh: float = 0.0  # [billing]: rupiah estimates in /ekspor
     profiles: ProfileService | None = None  # /koreksi; None: the command says it is missing
     camera_setup: CameraSetup | None = None  # /atur; None: the command says it is missing
+    people: list[PersonConfig] = field(default_factory=list)  # [[people]] of the config
 
 
 @dataclass
@@ -159,7 +161,7 @@ class BotState:
 
     deps: TelegramDeps
     lang: Lang
-    allowed_chats: frozenset[int]
+    access: AccessBook  # who may use the bot and which meters (tokenmeter.access)
     offline_alert_minutes: int = 10
     refused: set[int] = field(default_factory=set)
     pending_topups: dict[str, PendingTopUp] = field(default_factory=dict)
@@ -172,12 +174,13 @@ class BotState:
     def meters(self) -> list[Meter]:
         return self.deps.meters
 
-    def meter(self, meter_id: str) -> Meter | None:
-        """The configured meter with this id (case-insensitive), or None."""
+    def meter(self, meter_id: str, chat_id: int | None = None) -> Meter | None:
+        """The configured meter with this id (case-insensitive), or None; with
+        ``chat_id``, only a meter that chat may see."""
         wanted = meter_id.strip().lower()
         for meter in self.deps.meters:
             if meter.id.lower() == wanted:
-                return meter
+                return meter if chat_id is None or self.can_use(chat_id, meter.id) else None
         return None
 
     def meter_name(self, meter_id: str) -> str:
@@ -185,7 +188,22 @@ class BotState:
         return meter.name if meter else meter_id
 
     def allowed(self, chat_id: int) -> bool:
-        return chat_id in self.allowed_chats
+        return self.access.current.allowed(chat_id)
+
+    def is_owner(self, chat_id: int) -> bool:
+        return self.access.current.is_owner(chat_id)
+
+    def can_use(self, chat_id: int, meter_id: str) -> bool:
+        """Whether the chat may see and top up the meter."""
+        return self.access.current.can_use(chat_id, meter_id)
+
+    def visible_meters(self, chat_id: int) -> list[Meter]:
+        """The meters the chat may see, in the configured order."""
+        return self.access.current.visible(chat_id, self.deps.meters)
+
+    def visible_indices(self, chat_id: int) -> list[int]:
+        """Places in ``meters`` of the meters the chat may see."""
+        return [i for i, m in enumerate(self.deps.meters) if self.can_use(chat_id, m.id)]
 
     def first_refusal(self, chat_id: int) -> bool:
         """True the first time a chat is refused; later attempts are ignored."""

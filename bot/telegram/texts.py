@@ -21,6 +21,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/ekspor [meter] [YYYY-MM] — catatan dan pemakaian per bulan (CSV)\n"
             "/atur [meter] — atur kamera: foto dengan kotak layar, lalu konfirmasi angkanya\n"
             "/koreksi 123,45 [meter] — koreksi pembacaan terakhir dengan angka di layar\n"
+            "/akses — siapa boleh memakai meter mana (pemilik)\n"
             "/bantuan — pesan ini\n\n"
             "Meter: {meters}"
         ),
@@ -39,6 +40,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/export [meter] [YYYY-MM] — records and monthly usage (CSV)\n"
             "/setup [meter] — aim the camera: a photo with the display's box, then confirm\n"
             "/correct 123.45 [meter] — correct the last reading with the displayed number\n"
+            "/access — who may use which meter (owners)\n"
             "/help — this message\n\n"
             "Meters: {meters}"
         ),
@@ -58,6 +60,55 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Unknown command {command}. Send /help for the commands.",
     },
     "choose_meter": {"id": "Pilih meter:", "en": "Choose a meter:"},
+    # -- people and permissions (/akses) --
+    "no_meters": {
+        "id": "Belum ada meter untuk chat ini. Minta pemilik menambahkannya dengan /akses.",
+        "en": "No meter is given to this chat yet. Ask the owner to add one with /access.",
+    },
+    "not_your_meter": {
+        "id": "Meter {meter} bukan untuk chat ini.",
+        "en": "Meter {meter} is not for this chat.",
+    },
+    "owner_only": {
+        "id": "Hanya pemilik yang dapat melakukan ini.",
+        "en": "Only an owner can do this.",
+    },
+    "access_usage": {
+        "id": "Pakai: /akses (daftar), /akses tambah <id chat> <meter> [nama], "
+        "/akses hapus <id chat> [meter]",
+        "en": "Use: /access (list), /access add <chat id> <meter> [name], "
+        "/access remove <chat id> [meter]",
+    },
+    "access_list": {
+        "id": "Pemilik: {owners}\nPenyewa:\n{tenants}\n(berkas = dari berkas konfigurasi)",
+        "en": "Owners: {owners}\nTenants:\n{tenants}\n(file = from the config file)",
+    },
+    "access_none": {"id": "(tidak ada)", "en": "(none)"},
+    "access_from_file": {"id": "berkas", "en": "file"},
+    "access_granted": {
+        "id": "Chat {chat_id}{name} sekarang boleh memakai: {meters}.",
+        "en": "Chat {chat_id}{name} may now use: {meters}.",
+    },
+    "access_revoked": {
+        "id": "Akses chat {chat_id} diubah. Sisa meter: {meters}.",
+        "en": "Access of chat {chat_id} changed. Meters left: {meters}.",
+    },
+    "access_refused_owner": {
+        "id": "Chat {chat_id} adalah pemilik (berkas konfigurasi); pemilik melihat semua meter.",
+        "en": "Chat {chat_id} is an owner (config file); owners see every meter.",
+    },
+    "access_refused_in_file": {
+        "id": "Akses chat {chat_id} ini berasal dari berkas konfigurasi; ubah di sana.",
+        "en": "This access of chat {chat_id} comes from the config file; change it there.",
+    },
+    "access_refused_not_found": {
+        "id": "Chat {chat_id} tidak punya akses itu.",
+        "en": "Chat {chat_id} has no such access.",
+    },
+    "access_refused_no_store": {
+        "id": "Akses tidak dapat disimpan: tidak ada penyimpanan.",
+        "en": "Access cannot be saved: there is no store.",
+    },
     "page_previous": {"id": "‹ Sebelumnya", "en": "‹ Previous"},
     "export_usage": {
         "id": "Gunakan /ekspor [meter] [YYYY-MM | YYYY-MM-DD YYYY-MM-DD].",
@@ -323,6 +374,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("ekspor", "Ekspor catatan bulan ini (CSV)"),
         ("atur", "Atur kamera meter"),
         ("koreksi", "Koreksi pembacaan terakhir"),
+        ("akses", "Atur siapa boleh memakai meter mana"),
         ("bantuan", "Daftar perintah"),
     ],
     "en": [
@@ -337,6 +389,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("export", "Export this month's records (CSV)"),
         ("setup", "Aim the meter's camera"),
         ("correct", "Correct the last reading"),
+        ("access", "Manage who may use which meter"),
         ("help", "List the commands"),
     ],
 }

@@ -14,6 +14,7 @@ import pytest
 from bot.telegram import TelegramDeps, TelegramNotifier, build_application, start_bot, stop_bot
 from bot.telegram.app import BotApplication
 from tests.servers.telegram_api import ApiCall, FakeBotApi
+from tokenmeter.access import PersonConfig
 from tokenmeter.app import Core, SimOptions, build_core
 from tokenmeter.config import Config, TelegramConfig
 from tokenmeter.devices.broker import LocalBroker
@@ -24,6 +25,8 @@ SECOND_OWNER = 1002
 STRANGER = 6666
 GROUP = -100123  # an allowed group chat
 CROWD = tuple(range(2001, 2021))  # twenty allowed chats
+TENANT = 3001  # a tenant of Kamar 1 (kos)
+TWO_ROOMS = 3002  # a tenant of Kamar 1 and Kamar 3 (kos)
 
 
 @dataclass
@@ -78,6 +81,7 @@ async def running_bot(
     tmp_path: Path,
     language: str = "id",
     allowed: tuple[int, ...] = (OWNER, SECOND_OWNER),
+    people: list[PersonConfig] | None = None,
 ) -> AsyncIterator[Bot]:
     core = build_core(config, sim=SimOptions(key_time_scale=0.01, state_dir=tmp_path / "sim"))
     telegram = TelegramConfig.model_validate(
@@ -95,6 +99,7 @@ async def running_bot(
         meters=[m.to_meter() for m in config.meters],
         profiles=core.checks.profiles,
         camera_setup=CameraSetup(core.checks),
+        people=people or [],
     )
     app = build_application(telegram, deps)
     notifier = TelegramNotifier(app)
@@ -149,4 +154,18 @@ async def group_bot(api: FakeBotApi, broker: LocalBroker, tmp_path: Path) -> Asy
     """One meter, an allowed private chat and an allowed group."""
     config = make_config(tmp_path, broker, [{"id": "rumah", "name": "Rumah"}])
     async for running in running_bot(api, config, tmp_path, allowed=(OWNER, GROUP)):
+        yield running
+
+
+@pytest.fixture
+async def kos(api: FakeBotApi, broker: LocalBroker, tmp_path: Path) -> AsyncIterator[Bot]:
+    """Three rooms, two owners, a tenant of Kamar 1 and one of Kamar 1 and 3."""
+    config = make_config(
+        tmp_path, broker, [{"id": f"kamar{n}", "name": f"Kamar {n}"} for n in (1, 2, 3)]
+    )
+    people = [
+        PersonConfig(chat_id=TENANT, meters=["kamar1"], name="Budi"),
+        PersonConfig(chat_id=TWO_ROOMS, meters=["kamar1", "kamar3"]),
+    ]
+    async for running in running_bot(api, config, tmp_path, people=people):
         yield running

@@ -1,4 +1,5 @@
-"""Alerts pushed to every allowed chat from events on the core's bus."""
+"""Alerts pushed from events on the core's bus to the chats of each meter: its
+tenants and every owner."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bot.telegram import TelegramDeps, TelegramNotifier, build_application
-from tests.bot.telegram.conftest import OWNER, SECOND_OWNER, Bot, make_config, running_bot
+from tests.bot.telegram.conftest import (
+    OWNER,
+    SECOND_OWNER,
+    TENANT,
+    TWO_ROOMS,
+    Bot,
+    make_config,
+    running_bot,
+)
 from tests.servers.telegram_api import ApiCall, FakeBotApi
 from tokenmeter.config import TelegramConfig
 from tokenmeter.devices.broker import LocalBroker
@@ -150,3 +159,56 @@ async def test_a_slot_summary_is_one_message_per_chat_with_attention_photos(
         assert [m["media"] for m in second.params["media"]] == [
             m["photo"][-1]["file_id"] for m in first.result
         ]
+
+
+async def test_alerts_go_to_the_rooms_people_and_the_owners(kos: Bot) -> None:
+    """Kamar 2's low balance reaches the owners only; Kamar 1's beep reaches its tenants
+    too. A tenant never gets another room's alert."""
+    meter = kos.core.config.meter("kamar2").to_meter()
+    reading = Reading(new_id("r"), "kamar2", utcnow(), 8.5, "8.50", 0.99, "cli", ReadingStatus.OK)
+    await kos.core.bus.publish(LowBalance(CheckOutcome(meter, reading, low=True)))
+    await kos.core.bus.publish(MeterBeep("kamar1"))
+    assert await kos.api.until(lambda: all(texts_to(kos, c) for c in (*OWNERS, TENANT)))
+    for chat in OWNERS:
+        low, beep = texts_to(kos, chat)
+        assert "Kamar 2" in low and "tinggal 8,50 kWh" in low and "Kamar 1" in beep
+    for chat in (TENANT, TWO_ROOMS):
+        assert texts_to(kos, chat) == ["🔔 Meter Kamar 1 berbunyi: token hampir habis."]
+
+
+async def test_a_slot_summary_tells_each_chat_only_its_rooms(kos: Bot) -> None:
+    """One summary per chat per slot: the owners' covers the three rooms, a tenant's
+    only its own, with the photo of its room when that needs attention."""
+    outcomes = [await kos.core.checks.check(f"kamar{n}", "cli") for n in (1, 2, 3)]
+    broken = [
+        replace(o, reading=replace(o.reading, kwh=None, status=ReadingStatus.UNREADABLE))
+        for o in outcomes[:2]
+    ]
+    await TelegramNotifier(kos.app).notify(SlotSummary((*broken, outcomes[2])))
+    owner_texts = [t for t in texts_to(kos, OWNER) if "Cek terjadwal" in t]
+    assert owner_texts == [
+        "⚠️ Cek terjadwal · 1 meter OK, 2 gagal dicek: Kamar 1 (tidak terbaca), "
+        "Kamar 2 (tidak terbaca)"
+    ]
+    assert [t for t in texts_to(kos, TENANT) if "Cek terjadwal" in t] == [
+        "⚠️ Cek terjadwal · 0 meter OK, 1 gagal dicek: Kamar 1 (tidak terbaca)"
+    ]
+    two_rooms = [t for t in texts_to(kos, TWO_ROOMS) if "Cek terjadwal" in t]
+    assert len(two_rooms) == 1 and "Kamar 2" not in two_rooms[0]
+    tenant_photos = kos.api.calls_of("sendPhoto", TENANT)
+    assert [c.text for c in tenant_photos] == ["Kamar 1: tidak terbaca"]
+    assert len(kos.api.calls_of("sendMediaGroup", OWNER)) == 1  # Kamar 1 and 2 together
+
+
+async def test_a_cli_top_up_is_announced_to_the_rooms_people_only(kos: Bot) -> None:
+    """A top-up started elsewhere (the CLI) is announced to the owners and the people
+    of that room, never to another room's tenant."""
+    started = await kos.core.topups.start("kamar3", "71203948561029384756", "cli")
+    await kos.core.topups.wait("kamar3", started.id, timeout=20)
+
+    def announced(chat: int) -> list[str]:
+        return [t for t in texts_to(kos, chat) if t.startswith("Isi token dari")]
+
+    assert await kos.api.until(lambda: all(announced(c) for c in (*OWNERS, TWO_ROOMS)))
+    assert "****-****-****-****-4756" in announced(TWO_ROOMS)[0]
+    assert announced(TENANT) == [] and texts_to(kos, TENANT) == []

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from bot.telegram.state import PENDING_TTL_S, BotState, CheckRuns, PendingTopUp, TelegramDeps
+from tokenmeter.access import AccessBook, file_people
 from tokenmeter.domain import Meter, Reading, ReadingStatus, utcnow
 from tokenmeter.events import CheckOutcome
 
@@ -38,7 +39,7 @@ async def test_check_runs_share_one_capture_per_meter() -> None:
 
 def make_state() -> BotState:
     deps = TelegramDeps(store=None, checker=None, topups=None, meters=[METER])  # type: ignore[arg-type]
-    return BotState(deps=deps, lang="id", allowed_chats=frozenset({1}))
+    return BotState(deps=deps, lang="id", access=AccessBook(file_people([1], []), None))
 
 
 def test_a_pending_token_is_handed_out_once_to_its_own_chat() -> None:
