@@ -7,7 +7,6 @@ from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -21,6 +20,7 @@ from bot.telegram import access_handlers, export, handlers, overview, profile_ha
 from bot.telegram.keyboards import CHOOSE_PATTERN, TOPUP_PATTERN
 from bot.telegram.polling import POLLING_KEY, PollingRequest, PollingWatch, polling_watch
 from bot.telegram.profile_commands import SETUP_PATTERN
+from bot.telegram.replies import ReplyRetrying, mark_reply
 from bot.telegram.state import STATE_KEY, BotState, TelegramDeps, bot_state
 from bot.telegram.texts import COMMANDS
 from tokenmeter.access import AccessBook, file_people
@@ -71,7 +71,7 @@ def build_application(config: TelegramConfig, deps: TelegramDeps) -> BotApplicat
     builder = (
         ApplicationBuilder()
         .token(token)
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(ReplyRetrying(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(CONCURRENT_UPDATES)
         .connect_timeout(10)
         .read_timeout(20)
@@ -98,6 +98,7 @@ def build_application(config: TelegramConfig, deps: TelegramDeps) -> BotApplicat
             "into telegram.allowed_chats."
         )
 
+    application.add_handler(TypeHandler(Update, mark_reply), group=-2)
     application.add_handler(TypeHandler(Update, handlers.guard), group=-1)
     for indonesian, english, callback in _COMMANDS:
         names = [indonesian] if indonesian == english else [indonesian, english]
@@ -141,7 +142,11 @@ async def start_bot(application: BotApplication, poll_timeout: int = 10) -> None
 
 
 async def stop_bot(application: BotApplication) -> None:
-    """Stop polling and handling, then release the HTTP clients."""
+    """Stop polling and handling, then release the HTTP clients. Replies still retried
+    through an outage are given up, so stopping is not held up."""
+    limiter = application.bot.rate_limiter
+    if isinstance(limiter, ReplyRetrying):
+        limiter.give_up()
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:

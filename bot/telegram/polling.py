@@ -29,7 +29,7 @@ FAILING_AFTER = 3  # failed polls in a row before polling counts as failing
 _BOT_TOKEN = re.compile(r"\d+:[\w-]{20,}")
 
 
-def _reason(err: BaseException) -> str:
+def error_line(err: BaseException) -> str:
     """One line for the log and /healthz, never the bot token."""
     return _BOT_TOKEN.sub("***", f"{type(err).__name__}: {err}")[:200]
 
@@ -63,7 +63,7 @@ class PollingWatch:
     def on_error(self, err: TelegramError) -> None:
         """``start_polling``'s error callback: already counted, so only a debug line
         (the library's default logs a traceback on every retry)."""
-        log.debug("polling error: %s", _reason(err))
+        log.debug("polling error: %s", error_line(err))
 
     def health(self) -> dict[str, Any]:
         state: dict[str, Any] = {"failures": self.failures}
@@ -85,7 +85,7 @@ class PollingRequest(HTTPXRequest):
         try:
             code, payload = await super().do_request(*args, **kwargs)
         except Exception as err:  # TimedOut, NetworkError: the poll got no answer
-            self.watch.failed(_reason(err))
+            self.watch.failed(error_line(err))
             raise
         if code == HTTPStatus.OK:
             self.watch.succeeded()

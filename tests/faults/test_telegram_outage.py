@@ -3,7 +3,8 @@
 Telegram being away must cost a top-up nothing: the keypad command of a Blynk top-up
 goes out as fast as with Telegram up, and the top-up is confirmed, while every send
 to the Bot API hangs. Polling that fails must show on ``/healthz`` (503, status
-``degraded``, the last error), and clear once Telegram answers again.
+``degraded``, the last error), and clear once Telegram answers again. A reply to a
+command that cannot be sent during an outage is sent when it ends.
 """
 
 from __future__ import annotations
@@ -116,6 +117,31 @@ async def test_failing_polling_shows_on_healthz_and_clears(
         )
         status, body = await _healthz_until(port, lambda code, _: code == 200, 10)
         assert status == 200 and body.get("status") == "ok", body
+    finally:
+        api.recover()
+        await service.stop()
+
+
+async def test_a_reply_that_fails_in_an_outage_is_sent_when_it_ends(
+    tmp_path: Path, broker: LocalBroker, api: FakeBotApi
+) -> None:
+    """A command is fetched, then every send is answered 502: the reply is tried again
+    through the outage, not lost, and reaches the chat once Telegram answers."""
+    service = _service(tmp_path, broker, api, blynk=False)
+    await service.start()
+    try:
+        assert service.telegram is not None
+        telegram = service.telegram
+        assert await eventually(lambda: telegram.polling, 15)
+        api.fail(502, "sendMessage")
+        api.send_text(OWNER, "/status")
+        failed = lambda: len([c for c in api.calls if c.method == "sendMessage" and not c.ok])  # noqa: E731
+        assert await api.until(lambda: failed() >= 2, 20), "the reply was not tried again"
+        assert list(api.sent_messages(OWNER)) == []
+        api.recover()
+        assert await api.until(lambda: bool(list(api.sent_messages(OWNER))), 30), (
+            "the reply to a command fetched during the outage was lost"
+        )
     finally:
         api.recover()
         await service.stop()
