@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 import ocr
-from bot.blynk import BlynkDoor, build_blynk_door
+from bot.blynk import BlynkDoor, build_blynk_door, texts
 from ocr.reading import Image
 from tests.bot.blynk.conftest import AUTH_TOKEN, BlynkCloudSide, eventually
 from tests.mqtt_watch import TopicWatcher
@@ -20,6 +20,7 @@ from tokenmeter.app import Core, SimOptions, build_core
 from tokenmeter.config import BlynkConfig, Config, MeterConfig, MqttConfig, StoreConfig
 from tokenmeter.devices.broker import LocalBroker
 from tokenmeter.domain import normalize_token
+from tokenmeter.events import MeterBeep
 from tokenmeter.sim.meter import SimulatedMeter
 
 TOKEN = "1234-5678-9012-3456-7890"
@@ -121,3 +122,50 @@ async def test_token_already_used_elsewhere_is_refused_on_blynk(
     await eventually(lambda: cloud.last("V3") == "REJECTED")
     assert cloud.last("V1") == "Token ini sudah pernah dipakai untuk meter ini. Tidak diketik lagi."
     assert watcher.keys() == [OTHER_TOKEN]
+
+
+@pytest.fixture
+async def two_rooms(
+    broker: LocalBroker, tmp_path: Path
+) -> AsyncIterator[tuple[Core, BlynkDoor, TopicWatcher]]:
+    """Two rooms; the Blynk device is bound to Kamar 1 (``blynk.meter``)."""
+    prefix = f"e2e-{uuid.uuid4().hex[:8]}"
+    config = _config(broker, tmp_path, prefix)
+    config.meters = [
+        MeterConfig(id="kamar1", name="Kamar 1", camera_url="sim:"),
+        MeterConfig(id="kamar2", name="Kamar 2", camera_url="sim:"),
+    ]
+    config.blynk.meter = "kamar1"
+    watcher = TopicWatcher(broker, f"{prefix}/+/keypad/cmd")
+    core = build_core(config, sim=SimOptions(key_time_scale=0.01, state_dir=tmp_path / "sim"))
+    core.checks.reader = _display_truth(core.sim_meters["kamar1"])  # kamar2: not confirmed
+    await core.start()
+    door = build_blynk_door(config, core.topups, core.bus)
+    assert door is not None
+    await door.start()
+    await eventually(lambda: door.transport.connected)
+    try:
+        yield core, door, watcher
+    finally:
+        await door.stop()
+        await core.stop()
+        watcher.stop()
+
+
+async def test_a_blynk_device_sees_and_tops_up_only_its_room(
+    two_rooms: tuple[Core, BlynkDoor, TopicWatcher], cloud: BlynkCloudSide
+) -> None:
+    """Another room's top-up and check write nothing to the device's pins; a token
+    written in the app goes to the device's room only."""
+    core, _door, watcher = two_rooms
+    other = await core.topups.start("kamar2", OTHER_TOKEN, "cli")
+    await core.topups.wait("kamar2", other.id, 30)
+    await core.bus.publish(MeterBeep("kamar2"))
+    cloud.app_write("V0", TOKEN)
+    await eventually(lambda: cloud.last("V3") in {"CONFIRMED", "UNCONFIRMED", "FAILED"}, 60)
+    assert [t.source for t in core.store.list_topups("kamar1", None)] == ["blynk"]
+    assert [t.source for t in core.store.list_topups("kamar2", None)] == ["cli"]
+    assert "****-****-****-****-5555" not in " ".join(cloud.of("V1"))  # kamar2's token
+    assert texts.beep_text("id") not in cloud.of("V1")
+    assert cloud.of("V3").count("CONFIRMED") <= 1 and "UNCONFIRMED" not in cloud.of("V3")
+    assert sorted(watcher.keys()) == sorted([OTHER_TOKEN, normalize_token(TOKEN)])
