@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
@@ -40,6 +41,27 @@ def test_help_is_whole_and_plain(path: tuple[str, ...]) -> None:
     assert "``" not in result.output
     text = [line for line in result.output.splitlines() if not line.startswith("Usage:")]
     assert not [line for line in text if line.endswith("...")]
+
+
+def test_readme_lists_every_command() -> None:
+    """README's command table has a row for every command a user can run, and no row
+    for one that does not exist."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = {
+        row.strip()
+        for row in re.findall(r"^\| `tokenmeter ([a-z -]+?)(?: [A-Z\[`-]|`)", readme, re.M)
+    }
+    groups = {path for path in command_paths(main) if isinstance(_command(path), click.Group)}
+    commands = {" ".join(path) for path in command_paths(main) if path not in groups}
+    assert rows == commands
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
 
 
 def test_schedule_help_lists_whole_sentences() -> None:
