@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -162,12 +163,13 @@ def _never_in_clear(api: FakeBotApi, digits: str) -> bool:
 
 
 async def test_the_cli_hands_its_top_up_to_the_running_service(
-    tmp_path: Path, hardware: Hardware, api: FakeBotApi
+    tmp_path: Path, hardware: Hardware, api: FakeBotApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     """``tokenmeter topup`` with a service on its own broker running: the service types
     the token once, announces it on Telegram, and the command prints the service's
-    stages and the confirmed result; the socket and the secret are 0600, and gone
-    when the service stops."""
+    stages and the confirmed result; the service logs the token masked only (at
+    DEBUG); the socket and the secret are 0600, and gone when the service stops."""
+    caplog.set_level(logging.DEBUG)
     config = _config_file(tmp_path, hardware.camera.url, api)
     service = await _running(config, hardware)
     digits = token(71)
@@ -193,6 +195,7 @@ async def test_the_cli_hands_its_top_up_to_the_running_service(
     finally:
         await service.stop()
     assert not (tmp_path / SOCKET_FILE).exists() and not (tmp_path / SECRET_FILE).exists()
+    assert "taken from the command line" in caplog.text and digits not in caplog.text
 
 
 async def test_a_request_without_the_services_secret_is_refused(
