@@ -45,7 +45,7 @@ from tokenmeter.commands.progress import TopUpStages
 from tokenmeter.config import Config
 from tokenmeter.domain import TopUp, mask_token, validate_token
 from tokenmeter.errors import InvalidToken, TokenmeterError
-from tokenmeter.events import Event, EventBus, TopUpChanged
+from tokenmeter.events import Event, EventBus, Notifier, TopUpChanged
 from tokenmeter.services.api import TopUps
 from tokenmeter.store.records import topup_from_dict, topup_to_dict
 from tokenmeter.texts import Lang
@@ -100,7 +100,7 @@ class OneTopUp:
     """A ``Notifier`` that passes on only the events of one top-up (and its meter's
     balance reads): until its id is known, a top-up with its masked token."""
 
-    def __init__(self, inner: Any, meter_id: str, masked: str) -> None:
+    def __init__(self, inner: Notifier, meter_id: str, masked: str) -> None:
         self.inner = inner
         self.meter_id = meter_id
         self.masked = masked
