@@ -103,7 +103,8 @@ class TelegramConfig(Section):
         "", description="A local Bot API server, e.g. http://127.0.0.1:8081/bot."
     )
     allowed_chats: list[int] = Field(
-        default_factory=list, description="Chat ids allowed to use the bot and receive alerts."
+        default_factory=list,
+        description="Chat ids of the owners: every meter and every alert (tenants: [[people]]).",
     )
     language: Literal["id", "en"] = Field("id", description="Message language.")
     offline_alert_minutes: int = Field(
