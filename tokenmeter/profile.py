@@ -96,6 +96,12 @@ def effective_profile(
     )
 
 
+def flash_of(profile: MeterProfile | None) -> bool:
+    """Whether the meter is photographed with the flash LED on: its profile's
+    setting; on for a meter without a profile."""
+    return profile.flash if profile is not None else True
+
+
 def decimals_of(text: str) -> int:
     """Digits after the point of a displayed number ("123.45" → 2, "1234" → 0)."""
     return len(text.partition(".")[2])

@@ -81,12 +81,17 @@ def _fail(text: str) -> NoReturn:
 
 
 async def _setup(
-    config: Config, meter_id: str, roi: str | None, value: str | None, confirm: bool
+    config: Config,
+    meter_id: str,
+    roi: str | None,
+    value: str | None,
+    confirm: bool,
+    flash: bool | None,
 ) -> tuple[SetupShot, Path, Enrolled | EnrolRefused | None]:
     quad = parse_quad(roi) if roi is not None else None
     async with build_core(config) as core:
         setup = CameraSetup(core.checks)
-        shot = await setup.take(meter_id, quad)
+        shot = await setup.take(meter_id, quad, flash=flash)
         folder = config.store.photo_dir / shot.meter_id
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"setup-{utcnow():%Y%m%dT%H%M%S}.png"
@@ -110,6 +115,12 @@ async def _setup(
 )
 @click.option("--value", default=None, help="The value the meter shows now, e.g. 123,45.")
 @click.option("--confirm", is_flag=True, help="The reading shown is right: enrol it.")
+@click.option(
+    "--flash/--no-flash",
+    default=None,
+    help="Photograph with the flash LED on or off; kept in the profile when enrolled "
+    "(default: the profile's setting, on).",
+)
 @config_option
 @lang_option
 @user_errors
@@ -118,6 +129,7 @@ def setup_camera_command(
     roi: str | None,
     value: str | None,
     confirm: bool,
+    flash: bool | None,
     config_path: Path | None,
 ) -> None:
     """Aim the camera: photograph, find the display, draw it.
@@ -140,7 +152,7 @@ def setup_camera_command(
         except ProfileError as err:
             _fail(_say("bad_value", lang, detail=err))
     try:
-        shot, path, enrolled = asyncio.run(_setup(config, meter.id, roi, value, confirm))
+        shot, path, enrolled = asyncio.run(_setup(config, meter.id, roi, value, confirm, flash))
     except EnrolRefused as err:  # the box does not fit the photo
         _fail(refusal_sentence(err, value or "", lang))
     click.echo(_say("overlay", lang, path=path))

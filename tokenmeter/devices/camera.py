@@ -1,8 +1,9 @@
 """The camera link: one JPEG snapshot from an ESP32-CAM (or the simulated meter).
 
-``GET camera_url`` with ``flash=1`` added (this project's firmware lights the LED
-for the shot; the stock CameraWebServer ``/capture`` ignores the parameter), with
-retries, and the answer checked to be a JPEG that decodes. ``timeout_s`` is one
+``GET camera_url`` with ``flash=1`` added, or ``flash=0`` for a meter whose profile
+photographs without the flash (this project's firmware lights the LED for the shot
+or leaves it dark; the stock CameraWebServer ``/capture`` ignores the parameter),
+with retries, and the answer checked to be a JPEG that decodes. ``timeout_s`` is one
 deadline for the whole snapshot (connect, headers and every byte of the photo), not
 for each read, so a camera that drips its answer is cut off like a silent one. The
 body is streamed and reading stops once it passes ``MAX_SNAPSHOT_BYTES``. Every
@@ -48,12 +49,13 @@ class Snapshot:
     image: Image
 
 
-def with_flash(url: str) -> str:
-    """The URL with ``flash=1`` in its query (kept if already there)."""
+def with_flash(url: str, on: bool = True) -> str:
+    """The URL with ``flash=1`` (``flash=0`` when not ``on``) in its query; a flash
+    parameter the URL already has is kept: the owner wrote it on purpose."""
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
     if not any(key == "flash" for key, _ in query):
-        query.append(("flash", "1"))
+        query.append(("flash", "1" if on else "0"))
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
@@ -96,13 +98,14 @@ class CameraClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def snapshot(self, meter: Meter) -> Snapshot:
-        """One validated photo of the meter's display, or CameraUnavailable."""
+    async def snapshot(self, meter: Meter, *, flash: bool = True) -> Snapshot:
+        """One validated photo of the meter's display (with the flash LED on unless
+        ``flash`` is false: the meter's profile), or CameraUnavailable."""
         attempts = 1 + self.retries
         last: CameraUnavailable | None = None
         for attempt in range(attempts):
             try:
-                data = await self._fetch(meter)
+                data = await self._fetch(meter, flash)
                 image = await asyncio.to_thread(decode_jpeg, data)
                 return Snapshot(data, image)
             except CameraUnavailable as err:
@@ -119,13 +122,13 @@ class CameraClient:
         assert last is not None
         raise last
 
-    async def _fetch(self, meter: Meter) -> bytes:
+    async def _fetch(self, meter: Meter, flash: bool) -> bytes:
         url = meter.camera_url.strip()
         if url.startswith(SIM_SCHEME):
             return await self._fetch_sim(url[len(SIM_SCHEME) :] or meter.id)
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await self._get(with_flash(url))
+                return await self._get(with_flash(url, flash))
         except TimeoutError as err:
             raise CameraUnavailable(f"no answer within {self.timeout_s:g} s") from err
 

@@ -18,7 +18,7 @@ import cv2
 import ocr
 from ocr.aiming import Problem, draw_overlay, photo_problems
 from ocr.reading import Image, Quad
-from tokenmeter.profile import quad_fits
+from tokenmeter.profile import flash_of, quad_fits
 from tokenmeter.profile_reader import BOX_OUTSIDE, Enrolled, EnrolRefused
 from tokenmeter.services.check import CheckService
 from tokenmeter.texts import Lang
@@ -99,6 +99,7 @@ class SetupShot:
     problems: tuple[Problem, ...]
     overlay_png: bytes  # the photo with the box and the reading drawn
     seconds: float  # snapshot received → overlay ready
+    flash: bool = True  # taken with the flash LED on; stored in the profile on enrolment
 
     @property
     def text(self) -> str:
@@ -112,14 +113,19 @@ class CameraSetup:
     def __init__(self, checks: CheckService) -> None:
         self.checks = checks
 
-    async def take(self, meter_id: str, roi: Quad | None = None) -> SetupShot:
-        """Photograph ``meter_id`` and find its display (inside ``roi`` when given).
+    async def take(
+        self, meter_id: str, roi: Quad | None = None, *, flash: bool | None = None
+    ) -> SetupShot:
+        """Photograph ``meter_id`` and find its display (inside ``roi`` when given),
+        with the flash as ``flash`` says (default: as the meter's profile says).
 
         Raise ``UnknownMeter``, ``CameraUnavailable``, or ``EnrolRefused``
         (``box_outside``) when ``roi`` does not fit the photo."""
         meter = await self.checks.current_meter(meter_id)
-        snapshot = await self.checks.camera.snapshot(meter)
-        return await asyncio.to_thread(analyse, meter.id, snapshot.image, roi)
+        if flash is None:
+            flash = flash_of(await asyncio.to_thread(self.checks.profiles.effective, meter.id))
+        snapshot = await self.checks.camera.snapshot(meter, flash=flash)
+        return await asyncio.to_thread(analyse, meter.id, snapshot.image, roi, flash=flash)
 
     async def confirm(self, shot: SetupShot, value: str | None = None) -> Enrolled:
         """Enrol the shot's photo as showing ``value`` (default: what was read).
@@ -131,11 +137,13 @@ class CameraSetup:
             raise EnrolRefused("no_display", shot.reading.reason)
         profiles = self.checks.profiles
         return await asyncio.to_thread(
-            profiles.enrol, shot.meter_id, shot.image, text, roi=shot.quad
+            profiles.enrol, shot.meter_id, shot.image, text, roi=shot.quad, flash=shot.flash
         )
 
 
-def analyse(meter_id: str, image: Image, roi: Quad | None = None) -> SetupShot:
+def analyse(
+    meter_id: str, image: Image, roi: Quad | None = None, *, flash: bool = True
+) -> SetupShot:
     """Find and read the display, judge the photo, draw the overlay. Blocking."""
     started = time.perf_counter()
     height, width = image.shape[:2]
@@ -157,4 +165,5 @@ def analyse(meter_id: str, image: Image, roi: Quad | None = None) -> SetupShot:
         problems,
         bytes(png.tobytes()),
         time.perf_counter() - started,
+        flash,
     )

@@ -29,7 +29,7 @@ from tokenmeter.devices.camera import CameraClient, Snapshot
 from tokenmeter.domain import Meter, Reading, ReadingStatus, TopUpStatus, new_id, utcnow
 from tokenmeter.errors import CameraUnavailable, StoreUnavailable, TokenmeterError
 from tokenmeter.events import CheckCompleted, CheckOutcome, EventBus, LowBalance
-from tokenmeter.profile import MeterProfile
+from tokenmeter.profile import MeterProfile, flash_of
 from tokenmeter.services.photos import PhotoKeeper
 from tokenmeter.services.plausibility import judge
 from tokenmeter.services.profiles import ProfileService
@@ -235,7 +235,7 @@ class CheckService:
 
     async def _shoot(self, meter: Meter, profile: MeterProfile | None) -> _Shot:
         try:
-            snapshot = await self.camera.snapshot(meter)
+            snapshot = await self.camera.snapshot(meter, flash=flash_of(profile))
         except CameraUnavailable as err:
             log.warning("camera of %s unavailable: %s", meter.id, err.detail)
             return _Shot(None, None, err.reading_error)

@@ -193,12 +193,20 @@ class ProfileService:
         return Correction(corrected, last.text, None, len(enrolled.profile.references))
 
     def enrol(
-        self, meter_id: str, image: Image, value: str, *, roi: Quad | None = None
+        self,
+        meter_id: str,
+        image: Image,
+        value: str,
+        *,
+        roi: Quad | None = None,
+        flash: bool | None = None,
     ) -> Enrolled:
-        """Enrol a confirmed photo of ``meter_id`` (camera setup); raise ``EnrolRefused``
+        """Enrol a confirmed photo of ``meter_id`` (camera setup), taken with the flash
+        as ``flash`` says (stored in the profile when given); raise ``EnrolRefused``
         or ``ProfileError``. Blocking."""
         self.config.meter(meter_id)  # raises UnknownMeter
-        return self._add(meter_id, image, parse_value(value), "enrol", sure=False, roi=roi)
+        text = parse_value(value)
+        return self._add(meter_id, image, text, "enrol", sure=False, roi=roi, flash=flash)
 
     def _add(
         self,
@@ -209,11 +217,14 @@ class ProfileService:
         *,
         sure: bool,
         roi: Quad | None = None,
+        flash: bool | None = None,
     ) -> Enrolled:
         """Enrol into the stored profile (what it leaves unknown from the config) and
         store it; ``sure`` requires the gate itself to read ``text``."""
         with self._lock:
             base = self.effective(meter_id) or MeterProfile()
+            if flash is not None:
+                base = replace(base, flash=flash)
             enrolled = enrol(base, image, text, roi=roi, source=source)
             if sure and enrolled.seen != text:
                 raise EnrolRefused("value_mismatch", enrolled.seen)

@@ -1,6 +1,7 @@
 """The simulated meter served as an HTTP camera, like an ESP32-CAM.
 
-``GET /capture`` (``flash`` accepted and ignored) answers a JPEG of the display;
+``GET /capture`` answers a JPEG of the display (``flash`` is accepted, and kept in
+``flashes`` so that tests see what the camera was asked; the drawing ignores it);
 ``GET /status`` answers ``{"online": true, "meter": ...}``. Standard library only.
 """
 
@@ -10,7 +11,7 @@ import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from tokenmeter.sim.meter import SimulatedMeter
 
@@ -21,8 +22,10 @@ class _CameraHandler(BaseHTTPRequestHandler):
     server: SimulatedCameraServer
 
     def do_GET(self) -> None:
-        path = urlsplit(self.path).path
+        parts = urlsplit(self.path)
+        path = parts.path
         if path in ("/capture", "/capture.jpg", "/jpg"):
+            self.server.flashes.append(dict(parse_qsl(parts.query)).get("flash"))
             try:
                 body = self.server.meter.photo_jpeg()
             except Exception:
@@ -55,6 +58,7 @@ class SimulatedCameraServer(ThreadingHTTPServer):
     def __init__(self, meter: SimulatedMeter, port: int = 0, host: str = "127.0.0.1") -> None:
         super().__init__((host, port), _CameraHandler)
         self.meter = meter
+        self.flashes: list[str | None] = []  # the flash parameter of each capture asked
         self._thread: threading.Thread | None = None
 
     @property

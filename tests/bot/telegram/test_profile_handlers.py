@@ -98,7 +98,7 @@ async def test_a_dark_frame_gets_the_sentence_and_only_ulang(
     """A dark camera frame: the photo says what to change, with only "Ulang" to press."""
     dark = render_negative("dark", seed=1)
 
-    async def dark_snapshot(meter: Meter) -> Snapshot:
+    async def dark_snapshot(meter: Meter, *, flash: bool = True) -> Snapshot:
         ok, jpeg = cv2.imencode(".jpg", dark)
         assert ok
         return Snapshot(bytes(jpeg.tobytes()), dark)

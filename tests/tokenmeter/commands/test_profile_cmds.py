@@ -55,6 +55,15 @@ def _profile_refs(tmp_path: Path) -> list[str]:
         store.close()
 
 
+def _profile_flash(tmp_path: Path) -> bool | None:
+    store = SqliteStore(tmp_path / "tm.db")
+    try:
+        profile = store.get_profile("rumah")
+        return profile.flash if profile else None
+    finally:
+        store.close()
+
+
 def test_setup_camera_shows_then_enrols_the_confirmed_reading(
     tmp_path: Path, broker: LocalBroker
 ) -> None:
@@ -71,6 +80,18 @@ def test_setup_camera_shows_then_enrols_the_confirmed_reading(
     assert confirmed.exit_code == 0, confirmed.output
     assert "First reference stored: 120.00 (1 references)." in confirmed.output
     assert _profile_refs(tmp_path) == ["enrol"]
+
+
+def test_setup_camera_no_flash_is_kept_in_the_profile(tmp_path: Path, broker: LocalBroker) -> None:
+    """``--no-flash --confirm`` enrols and stores that the meter is photographed without
+    the flash; a later setup without the option keeps it."""
+    config = _config(tmp_path, broker)
+    assert _run(config, "setup-camera", "--no-flash", "--confirm").exit_code == 0
+    assert _profile_flash(tmp_path) is False
+    assert _run(config, "setup-camera", "--confirm").exit_code == 0
+    assert _profile_flash(tmp_path) is False
+    assert _run(config, "setup-camera", "--flash", "--confirm").exit_code == 0
+    assert _profile_flash(tmp_path) is True
 
 
 def test_setup_camera_refusals(tmp_path: Path, broker: LocalBroker) -> None:

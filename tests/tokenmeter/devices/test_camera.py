@@ -67,10 +67,12 @@ JPEG = SimulatedMeter("rumah", start_kwh=12.0).photo_jpeg()
 
 
 def test_with_flash_adds_the_parameter_once() -> None:
-    """flash=1 is added to the query, kept when present."""
+    """flash=1 (flash=0 when off) is added to the query, kept when present."""
     assert with_flash("http://cam/capture") == "http://cam/capture?flash=1"
     assert with_flash("http://cam/capture?x=2") == "http://cam/capture?x=2&flash=1"
     assert with_flash("http://cam/capture?flash=0") == "http://cam/capture?flash=0"
+    assert with_flash("http://cam/capture", on=False) == "http://cam/capture?flash=0"
+    assert with_flash("http://cam/capture?flash=1", on=False) == "http://cam/capture?flash=1"
 
 
 def test_decode_jpeg_checks_markers() -> None:
@@ -105,6 +107,18 @@ async def test_flash_is_requested_and_one_retry_follows_a_failure() -> None:
         camera.shutdown()
     assert snapshot.jpeg == JPEG
     assert camera.paths == ["/capture?flash=1", "/capture?flash=1"]
+
+
+async def test_a_snapshot_without_flash_asks_flash_0() -> None:
+    """``flash=False`` (a profile photographing without the LED) asks ``flash=0``."""
+    camera = ScriptedCamera([(200, JPEG)])
+    client = CameraClient(timeout_s=3, retries=0)
+    try:
+        await client.snapshot(_meter(camera.url), flash=False)
+    finally:
+        await client.aclose()
+        camera.shutdown()
+    assert camera.paths == ["/capture?flash=0"]
 
 
 async def test_not_a_jpeg_is_unavailable_with_a_reason() -> None:

@@ -23,7 +23,9 @@ from tokenmeter.domain import (
 )
 from tokenmeter.errors import UnknownMeter
 from tokenmeter.events import CheckCompleted, EventBus, LowBalance
+from tokenmeter.profile import MeterProfile
 from tokenmeter.services.check import CheckService
+from tokenmeter.sim.camera_server import SimulatedCameraServer
 from tokenmeter.sim.meter import SimulatedMeter
 from tokenmeter.store.sqlite import SqliteStore
 
@@ -226,3 +228,19 @@ async def test_scheduled_sources_mark_the_event(rig: Rig) -> None:
     await rig.service.check("rumah", "rtc", fresh=True)
     await rig.service.check("rumah", "telegram", fresh=True)
     assert [e.scheduled for e in rig.events.of(CheckCompleted)] == [True, True, False]
+
+
+async def test_the_profile_flash_setting_reaches_the_camera(tmp_path: Path) -> None:
+    """A meter without a profile is photographed with flash=1; once its stored profile
+    says no flash, every check asks the HTTP camera for flash=0."""
+    server = SimulatedCameraServer(SimulatedMeter("rumah", start_kwh=50.0)).start()
+    made = await _rig(tmp_path, camera_url=server.url)
+    try:
+        await made.service.check("rumah", "cli")
+        made.store.put_profile("rumah", MeterProfile(flash=False))
+        await made.service.check("rumah", "cli")
+    finally:
+        await made.service.camera.aclose()
+        made.store.close()
+        server.stop()
+    assert server.flashes == ["1", "0"]
