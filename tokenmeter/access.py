@@ -218,8 +218,8 @@ class AccessBook:
             return self._access
         try:
             stored = self._store.list_people()
-        except TokenmeterError as err:
-            log.warning("people not read from the store (%s); the last known are used", err.code)
+        except Exception as err:  # the store is away: nobody gains or loses access by it
+            log.warning("people not read from the store (%r); the last known are used", err)
             return self._access
         with self._lock:
             self._stored = stored

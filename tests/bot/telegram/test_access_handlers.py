@@ -105,3 +105,15 @@ async def test_owner_gives_and_takes_back_a_room_with_akses(kos: Bot) -> None:
     assert len(list(kos.api.sent_messages(NEWCOMER))) == before
     (usage,) = await kos.command(OWNER, "/akses tambah bukan-angka kamar1")
     assert usage.text.startswith("Pakai: /akses")
+
+
+async def test_access_in_english(english_bot: Bot) -> None:
+    """/access add and the listing speak English when the bot does."""
+    (granted,) = await english_bot.command(OWNER, f"/access add {NEWCOMER} rumah")
+    assert granted.text == f"Chat {NEWCOMER} may now use: Rumah."
+    (listing,) = await english_bot.command(OWNER, "/access")
+    assert listing.text.startswith(
+        f"Owners: {OWNER}, {SECOND_OWNER}\nTenants:\n• {NEWCOMER}: Rumah"
+    )
+    (refused,) = await english_bot.command(NEWCOMER, "/access remove 1")
+    assert refused.text == "Only an owner can do this."
