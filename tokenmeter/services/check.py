@@ -1,6 +1,6 @@
 """The check service: photograph a meter, read it, judge it, store it, tell people.
 
-Snapshot → ``read_display`` (in a thread) → plausibility (an implausible read is
+Snapshot → ``read_display`` (on a reader thread) → plausibility (an implausible read is
 retaken once, then stored ``unverified``) → reading + photo stored → ``CheckCompleted``
 (and ``LowBalance`` once per crossing under ``low_kwh``). Failures are stored with
 their error code and published like any outcome; a number is never invented.
@@ -12,15 +12,23 @@ references (``ProfileService.learn``).
 
 Concurrent checks of one meter coalesce onto the one already running; checks of
 different meters run at most ``config.checks.concurrency`` at a time.
+
+Displays are read on a pool of their own, ``reader_threads`` big: each thread that
+reads keeps its own copy of the network (about 8 MB with its buffers), and reading is
+CPU-bound, so more threads than checks at once or CPU cores would only cost memory
+(the loop's default executor, sized by the CPU count, would hold a copy per thread).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import ocr
 from ocr.reading import Image
@@ -43,6 +51,12 @@ ProfileDisplayReader = Callable[[Image, MeterProfile], ocr.Reading]
 HISTORY = 200  # readings looked at for the previous value and the usage rate
 USAGE_WINDOW = timedelta(days=7)
 SCHEDULED_SOURCES = frozenset({"schedule", "rtc"})  # checks nobody asked for right now
+T = TypeVar("T")
+
+
+def reader_threads(concurrency: int, cpus: int | None = None) -> int:
+    """Threads that read displays: no more than the checks at once or the CPU cores."""
+    return max(1, min(concurrency, cpus or os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -79,13 +93,25 @@ class CheckService:
         self.reader = reader
         self.profiles = profiles or ProfileService(config, store)
         self.profile_reader = profile_reader or self.profiles.read
+        bus.subscribe(self.profiles)  # profiles learn from confirmed top-ups
         self.photos = PhotoKeeper(
             config.store.photo_dir, config.store.photos_keep, config.store.photos_max_days
         )
         self._slots = asyncio.Semaphore(config.checks.concurrency)
+        self._readers = ThreadPoolExecutor(
+            reader_threads(config.checks.concurrency), thread_name_prefix="read-display"
+        )
         self._locks: dict[str, asyncio.Lock] = {}
         self._inflight: dict[str, asyncio.Future[CheckOutcome]] = {}
         self._recent: dict[str, list[Reading]] = {}  # the history while the store is away
+
+    def close(self) -> None:
+        """Let the reader threads end (a check after this is told unreadable)."""
+        self._readers.shutdown(wait=False, cancel_futures=True)
+
+    async def _on_reader(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` on a reader thread (it may read a display)."""
+        return await asyncio.get_running_loop().run_in_executor(self._readers, work, *args)
 
     async def current_meter(self, meter_id: str) -> Meter:
         """The configured meter with the store's settings (``/batas`` writes ``low_kwh``)."""
@@ -241,9 +267,9 @@ class CheckService:
             return _Shot(None, None, err.reading_error)
         try:
             if profile is None:
-                read = await asyncio.to_thread(self.reader, snapshot.image)
+                read = await self._on_reader(self.reader, snapshot.image)
             else:
-                read = await asyncio.to_thread(self.profile_reader, snapshot.image, profile)
+                read = await self._on_reader(self.profile_reader, snapshot.image, profile)
         except Exception:
             log.exception("reading the display of %s failed", meter.id)
             read = ocr.Reading(status="unreadable", value=None, text="", confidence=0.0)
@@ -259,7 +285,7 @@ class CheckService:
     ) -> None:
         """Let the profile learn from this check; a failure is logged, never raised."""
         try:
-            await asyncio.to_thread(self.profiles.learn, profile, image, read, reading, previous)
+            await self._on_reader(self.profiles.learn, profile, image, read, reading, previous)
         except Exception:
             log.exception("learning from reading %s of %s failed", reading.id, reading.meter_id)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -11,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+import ocr
+from ocr.reading import Image
 from tests.tokenmeter.services.simkit import EventLog, ScriptedReader, ShownReader, sim_config
 from tokenmeter.config import Config
 from tokenmeter.devices.camera import CameraClient
@@ -24,7 +28,7 @@ from tokenmeter.domain import (
 from tokenmeter.errors import UnknownMeter
 from tokenmeter.events import CheckCompleted, EventBus, LowBalance
 from tokenmeter.profile import MeterProfile
-from tokenmeter.services.check import CheckService
+from tokenmeter.services.check import CheckService, reader_threads
 from tokenmeter.sim.camera_server import SimulatedCameraServer
 from tokenmeter.sim.meter import SimulatedMeter
 from tokenmeter.store.sqlite import SqliteStore
@@ -244,3 +248,41 @@ async def test_the_profile_flash_setting_reaches_the_camera(tmp_path: Path) -> N
         made.store.close()
         server.stop()
     assert server.flashes == ["1", "0"]
+
+
+def test_reader_threads_follow_concurrency_and_cores() -> None:
+    """No more reader threads than checks at once, nor than CPU cores; at least one."""
+    assert reader_threads(8, cpus=2) == 2
+    assert reader_threads(2, cpus=16) == 2
+    assert reader_threads(8, cpus=16) == 8
+    assert reader_threads(1, cpus=1) == 1
+
+
+async def test_displays_are_read_on_the_bounded_reader_threads(tmp_path: Path) -> None:
+    """Eight meters checked at once are read on at most ``reader_threads`` threads of
+    the reader pool (each such thread holds a copy of the network)."""
+    ids = tuple(f"k{i}" for i in range(8))
+    config = sim_config(tmp_path, "mqtt://127.0.0.1:1", meters=ids)
+    meters = {meter_id: SimulatedMeter(meter_id, start_kwh=50.0) for meter_id in ids}
+    shown = ShownReader()
+    for meter in meters.values():
+        shown.watch(meter)
+    threads: set[str] = set()
+
+    def reader(image: Image) -> ocr.Reading:
+        threads.add(threading.current_thread().name)
+        time.sleep(0.05)  # the reads overlap
+        return shown(image)
+
+    store = SqliteStore(config.store.sqlite_path)
+    camera = CameraClient(timeout_s=2, retries=0, sim_meters=meters)
+    service = CheckService(config, store, camera, EventBus(), reader=reader)
+    try:
+        outcomes = await asyncio.gather(*(service.check(m, "schedule") for m in ids))
+    finally:
+        service.close()
+        await camera.aclose()
+        store.close()
+    assert [o.reading.kwh for o in outcomes] == [50.0] * len(ids)
+    assert all(name.startswith("read-display") for name in threads), threads
+    assert 1 <= len(threads) <= reader_threads(config.checks.concurrency)
