@@ -303,6 +303,10 @@ _CONFIG_PROBLEMS: dict[str, dict[Lang, str]] = {
         "id": "'{meter}' bukan meter yang dikenal (yang ada: {known})",
         "en": "'{meter}' is not a configured meter (known: {known})",
     },
+    "blynk_pin": {
+        "id": "pin '{pin}' bukan pin virtual: gunakan V0..V255",
+        "en": "pin '{pin}': use V0..V255",
+    },
     "file_not_found": {"id": "berkas tidak ditemukan", "en": "file not found"},
     "file_unreadable": {
         "id": "berkas tidak bisa dibaca ({detail})",

@@ -8,6 +8,7 @@ from bot.blynk.mqtt_transport import BlynkMqttTransport
 from bot.blynk.notifier import BlynkPins
 from bot.blynk.transport import BlynkTransport
 from tokenmeter.config import ENV_BLYNK_TOKEN, BlynkConfig, Config
+from tokenmeter.config_problem import ConfigProblem
 from tokenmeter.errors import ConfigError
 from tokenmeter.events import EventBus
 from tokenmeter.services.api import TopUps
@@ -19,7 +20,14 @@ def build_transport(config: BlynkConfig) -> BlynkTransport:
     if not token:
         raise ConfigError(
             f"blynk.auth_token is empty: set {ENV_BLYNK_TOKEN}",
-            problems=[("blynk.auth_token", f"required; set {ENV_BLYNK_TOKEN}")],
+            problems=[
+                ConfigProblem(
+                    "blynk.auth_token",
+                    f"required; set {ENV_BLYNK_TOKEN}",
+                    "blynk_token",
+                    {"transport": config.transport, "env": ENV_BLYNK_TOKEN},
+                )
+            ],
         )
     if config.transport == "mqtt":
         return BlynkMqttTransport(

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Protocol
 
+from tokenmeter.config_problem import ConfigProblem
 from tokenmeter.errors import ConfigError
 
 WriteHandler = Callable[[str, str], None]
@@ -46,6 +47,8 @@ def virtual_pin_number(pin: str) -> int:
     if match is None:
         raise ConfigError(
             f"Blynk pin {pin!r} is not a virtual pin (use V0..V255 with the legacy transport)",
-            problems=[("blynk", f"pin {pin!r}: use V0..V255")],
+            problems=[
+                ConfigProblem("blynk", f"pin {pin!r}: use V0..V255", "blynk_pin", {"pin": pin})
+            ],
         )
     return int(match.group(1))

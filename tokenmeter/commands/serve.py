@@ -66,7 +66,10 @@ def run_quietly(work: Coroutine[Any, Any, int], lang: Lang = "id") -> int:
             detail = _NO_MOSQUITTO[lang]
         else:
             detail = err.detail or err.code
-        click.echo(f"{error_line(err, lang)} ({detail})", err=True)
+        if err.code == "config_invalid" and err.params.get("problems"):
+            click.echo(error_line(err, lang), err=True)  # the problems, already in lang
+        else:
+            click.echo(f"{error_line(err, lang)} ({detail})", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

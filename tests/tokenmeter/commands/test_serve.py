@@ -284,3 +284,41 @@ def test_meter_removed_from_the_config_is_not_scheduled(tmp_path: Path) -> None:
         assert "gudang" not in service.output()
     finally:
         service.kill()
+
+
+@pytest.mark.parametrize(
+    ("blynk", "lang", "expected"),
+    [
+        (
+            'transport = "mqtt"\n',
+            "id",
+            "Kesalahan: Konfigurasi tidak valid: blynk.auth_token: wajib diisi bila "
+            "blynk.transport = 'mqtt' (atau set TOKENMETER_BLYNK_TOKEN)",
+        ),
+        (
+            'transport = "legacy"\nauth_token = "abc"\ntoken_pin = "A1"\n',
+            "id",
+            "Kesalahan: Konfigurasi tidak valid: blynk: pin 'A1' bukan pin virtual: "
+            "gunakan V0..V255",
+        ),
+        (
+            'transport = "legacy"\nauth_token = "abc"\ntoken_pin = "A1"\n',
+            "en",
+            "Error: The configuration is invalid: blynk: pin 'A1': use V0..V255",
+        ),
+    ],
+)
+def test_blynk_mistakes_at_start_are_one_line_in_the_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, blynk: str, lang: str, expected: str
+) -> None:
+    """A Blynk door that cannot be built: its problem in the run's language only (no
+    English detail after it), exit 2."""
+    monkeypatch.delenv("TOKENMETER_BLYNK_TOKEN", raising=False)
+    config = write_config(
+        tmp_path / "config.toml",
+        f'[store]\nsqlite_path = "tm.db"\n[service]\nhealth_port = 0\n[blynk]\n{blynk}',
+    )
+    result = CliRunner().invoke(main, ["serve", "--lang", lang, "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[-1] == expected
+    assert "Traceback" not in result.output
