@@ -93,6 +93,7 @@ class CheckService:
         self.reader = reader
         self.profiles = profiles or ProfileService(config, store)
         self.profile_reader = profile_reader or self.profiles.read
+        bus.subscribe(self.profiles)  # profiles learn from confirmed top-ups
         self.photos = PhotoKeeper(
             config.store.photo_dir, config.store.photos_keep, config.store.photos_max_days
         )

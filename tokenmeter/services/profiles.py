@@ -10,16 +10,23 @@ References join a meter's profile from two places (docs/profiles.md, "Learning")
   *without* the references' help, was stored ``ok`` and agrees with the meter's
   history (a fall at a plausible rate since the last trusted reading; a rise is never
   learned), at most one per ``LEARN_EVERY`` so the set keeps variety.
+- **A confirmed top-up** (``learn_topup``, heard on the event bus as ``notify``): the
+  top-up's balance before and after, once it is ``confirmed`` (the keypad typed it
+  and the display rose, or the display rose by a plausible credit) and the rise is
+  at least ``MIN_CREDIT_KWH``: the photos of the two readings that showed those
+  balances. A top-up shows digits the falling balance has not shown for a while.
 - **The owner's correction** (``correct``): the last reading takes the owner's value
   (marked with source ``correction``), and its photo joins the references.
 
-Either way the crop is cut in the profile's quad and ``profile_reader.enrol`` must
-see the value in it (the gate's reading, or its own guess where it is unsure), so a
-crop that shows anything else never enters the references.
+Every time the crop is cut in the profile's quad and ``profile_reader.enrol`` must
+see the value in it (the gate's own sure reading for what the service learns; for
+the owner's word also the network's guess where the gate is unsure), so a crop that
+shows anything else never enters the references.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from dataclasses import dataclass, replace
@@ -33,8 +40,9 @@ import ocr
 from ocr.adapt import ENGINE as ADAPTED_ENGINE
 from ocr.reading import Image, Quad
 from tokenmeter.config import Config
-from tokenmeter.domain import Reading, ReadingStatus
+from tokenmeter.domain import Reading, ReadingStatus, TopUp, TopUpStatus, utcnow
 from tokenmeter.errors import TokenmeterError, UnknownMeter
+from tokenmeter.events import Event, TopUpChanged
 from tokenmeter.profile import (
     MeterProfile,
     ProfileError,
@@ -50,6 +58,8 @@ log = logging.getLogger(__name__)
 
 LEARN_EVERY = timedelta(hours=6)
 """Least time between two learned references of one meter (variety of light, digits)."""
+MIN_CREDIT_KWH = 1.0
+"""Least rise from a confirmed top-up's balance before to after that is learned."""
 MAX_READERS = 64
 """Profile readers kept (one per meter and profile version; the oldest goes first)."""
 CORRECTION_SOURCE = "correction"
@@ -158,6 +168,47 @@ class ProfileService:
             return False
         learned = [r.ts for r in profile.references if r.source == "learned"]
         return not learned or reading.ts - max(learned) >= self.learn_every
+
+    async def notify(self, event: Event) -> None:
+        """Learn from a top-up once it is confirmed (the service's event bus)."""
+        if isinstance(event, TopUpChanged) and event.topup.status is TopUpStatus.CONFIRMED:
+            await asyncio.to_thread(self.learn_topup, event.topup)
+
+    def learn_topup(self, topup: TopUp) -> int:
+        """Add the photos of a confirmed top-up's readings before and after as ``learned``
+        references when the gate reads each value in the profile's quad; the number
+        added. Blocking; a store or photo that fails is logged, never raised."""
+        before, after = topup.before, topup.after
+        if topup.status is not TopUpStatus.CONFIRMED or before is None or after is None:
+            return 0
+        if after - before < MIN_CREDIT_KWH:
+            return 0
+        try:
+            profile = self.effective(topup.meter_id)
+            if profile is None or profile.quad is None:
+                return 0
+            readings = self.store.readings_between(topup.meter_id, topup.ts, utcnow())
+        except TokenmeterError as err:
+            log.info("top-up %s of %s not learned: %s", topup.id, topup.meter_id, err)
+            return 0
+        added = 0
+        for kwh in (before, after):
+            shown = [r for r in readings if r.status is ReadingStatus.OK and r.kwh == kwh]
+            if not shown or any(  # learned from that check already
+                r.text == shown[-1].text and r.ts >= shown[-1].ts for r in profile.references
+            ):
+                continue
+            image = _photo(shown[-1].photo)
+            if image is None:
+                continue
+            try:
+                self._add(topup.meter_id, image, shown[-1].text, "learned", sure=True)
+            except (EnrolRefused, TokenmeterError) as err:
+                log.info("reading %s of top-up %s not learned: %s", shown[-1].id, topup.id, err)
+                continue
+            added += 1
+        log.info("top-up %s of %s: %d reading(s) learned", topup.id, topup.meter_id, added)
+        return added
 
     # -- the owner's word --------------------------------------------------------------
     def correct(self, meter_id: str, value: str) -> Correction:

@@ -17,8 +17,16 @@ from ocr.reading import Image
 from tests.ocr.fixed_camera import fixed_camera_photos
 from tests.tokenmeter.services.simkit import sim_config
 from tokenmeter.devices.camera import CameraClient
-from tokenmeter.domain import Reading, ReadingStatus, new_id, utcnow
-from tokenmeter.events import EventBus
+from tokenmeter.domain import (
+    Meter,
+    Reading,
+    ReadingStatus,
+    TopUp,
+    TopUpStatus,
+    new_id,
+    utcnow,
+)
+from tokenmeter.events import EventBus, TopUpChanged
 from tokenmeter.profile import MeterProfile, Reference
 from tokenmeter.services.check import CheckService
 from tokenmeter.services.profiles import (
@@ -232,3 +240,67 @@ def test_correction_refusals(rig: Rig) -> None:
     with pytest.raises(CorrectionRefused) as caught:
         rig.profiles.correct("rumah", "banyak")
     assert caught.value.reason == "bad_value"
+
+
+def _topup(status: TopUpStatus, before: float, after: float) -> TopUpChanged:
+    """A top-up of the rig's meter started a minute ago, in ``status``."""
+    topup = TopUp(
+        new_id("t"),
+        "rumah",
+        utcnow() - timedelta(minutes=1),
+        "1234-****-****-****-7890",
+        "hash",
+        status,
+        "telegram",
+        before=before,
+        after=after,
+    )
+    return TopUpChanged(Meter(id="rumah", name="Rumah"), topup)
+
+
+async def _top_up_checks(rig: Rig, shown_after: str | None = None) -> tuple[float, float]:
+    """The balance check before a top-up and the one after it (the display risen to
+    180.00); ``shown_after`` is what the reader says of the second photo."""
+    risen = fixed_camera_photos(STYLE, 1, start=180.0)[0]
+    if shown_after is not None:
+        rig.service.profile_reader = ProfileSpy([rig.photos[1].text, shown_after])
+    before = await rig.service.check("rumah", "topup", fresh=True)
+    rig.camera.photos, rig.camera.taken = [risen], 0
+    after = await rig.service.check("rumah", "topup", fresh=True, allow_rise=True)
+    assert before.reading.kwh is not None and after.reading.kwh is not None
+    return before.reading.kwh, after.reading.kwh
+
+
+async def test_a_confirmed_top_up_teaches_its_before_and_after(rig: Rig) -> None:
+    """The photos of a top-up's balance before and after join the references as learned
+    once the top-up is confirmed (heard on the bus), once; not while it is unconfirmed."""
+    before, after = await _top_up_checks(rig)
+    assert (before, after) == (147.17, 180.0)
+    await rig.service.bus.publish(_topup(TopUpStatus.UNCONFIRMED, before, after))
+    assert [r.source for r in _references(rig)] == ["enrol"]
+    await rig.service.bus.publish(_topup(TopUpStatus.CONFIRMED, before, after))
+    assert [(r.source, r.text) for r in _references(rig)] == [
+        ("enrol", "150.00"),
+        ("learned", "147.17"),
+        ("learned", "180.00"),
+    ]
+    assert rig.profiles.learn_topup(_topup(TopUpStatus.CONFIRMED, before, after).topup) == 0
+
+
+async def test_a_misread_after_or_a_small_rise_is_not_learned(rig: Rig) -> None:
+    """A balance after the top-up that the photo does not show (misread 181.00 for
+    180.00) stays out, the right balance before goes in; a rise under MIN_CREDIT_KWH
+    teaches nothing."""
+    before, after = await _top_up_checks(rig, shown_after="181.00")
+    assert rig.profiles.learn_topup(_topup(TopUpStatus.CONFIRMED, before, before + 0.5).topup) == 0
+    assert rig.profiles.learn_topup(_topup(TopUpStatus.CONFIRMED, before, after).topup) == 1
+    assert [(r.source, r.text) for r in _references(rig)] == [
+        ("enrol", "150.00"),
+        ("learned", "147.17"),
+    ]
+
+
+def _references(rig: Rig) -> list[Reference]:
+    stored = rig.store.get_profile("rumah")
+    assert stored is not None
+    return list(stored.references)
