@@ -107,6 +107,8 @@ class TokenmeterGroup(click.Group):
         raw = list(args)
         try:
             ctx = super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # a bare group: click shows its help
         except click.UsageError as err:
             raise _told(err, {}, raw) from err
         ctx.meta[RAW_ARGS] = raw
@@ -115,6 +117,8 @@ class TokenmeterGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
         except click.UsageError as err:
             raise _told(err, ctx.meta, ctx.meta.get(RAW_ARGS, []), self) from err
 
@@ -124,9 +128,7 @@ def _told(
     meta: dict[str, Any],
     args: Sequence[str],
     group: click.Group | None = None,
-) -> click.ClickException:
-    if isinstance(err, click.exceptions.NoArgsIsHelpError):
-        return err  # a bare group: click shows its help
+) -> ToldUsageError:
     lang = usage_lang(meta, args)
     if err.ctx is not None:  # the program is named tokenmeter however it was started
         command = " ".join(["tokenmeter", *err.ctx.command_path.split()[1:]])
