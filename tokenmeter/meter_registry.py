@@ -22,6 +22,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from tokenmeter.config import Config, MeterConfig
+from tokenmeter.config_problem import ConfigProblem, validation_problems
 from tokenmeter.domain import Meter, Schedule
 from tokenmeter.errors import InvalidSchedule, StoreUnavailable, TokenmeterError
 from tokenmeter.store.base import Store
@@ -38,7 +39,8 @@ class MeterRefused(TokenmeterError):
 
     ``reason``: ``in_config`` (the id has a ``[[meters]]`` block: change it there),
     ``exists`` (already added), ``not_added`` (no meter added as data with this id),
-    ``invalid`` (``detail`` names the field), ``csv`` (``problems``: one line per row).
+    ``invalid`` (``detail`` names the field; ``problem``, a ``ConfigProblem``, words it
+    in any language), ``csv`` (``problems``: a ``ConfigProblem`` per bad column or row).
     """
 
     code = "meter_refused"
@@ -104,6 +106,11 @@ def _first_problem(err: ValidationError) -> str:
     return f"{where}: {message}" if where else message
 
 
+def _invalid(meter_id: str, problem: ConfigProblem) -> MeterRefused:
+    """MeterRefused("invalid") for one bad value; ``problem`` words it in any language."""
+    return MeterRefused("invalid", meter_id, f"{problem.key}: {problem.message}", problem=problem)
+
+
 def new_meter(
     meter_id: str,
     *,
@@ -115,15 +122,23 @@ def new_meter(
     """A meter checked like a ``[[meters]]`` block; MeterRefused("invalid") otherwise."""
     name = " ".join(name.split())
     if len(name) > MAX_NAME:
-        raise MeterRefused("invalid", meter_id, f"name: at most {MAX_NAME} characters")
+        raise _invalid(
+            meter_id,
+            ConfigProblem(
+                "name",
+                f"at most {MAX_NAME} characters",
+                "string_too_long",
+                {"max_length": MAX_NAME},
+            ),
+        )
     try:
         block = MeterConfig(
             id=meter_id, name=name, camera_url=camera_url, low_kwh=low_kwh, timezone=timezone
         )
     except ValidationError as err:
-        raise MeterRefused("invalid", meter_id, _first_problem(err)) from err
+        raise _invalid(meter_id, validation_problems(err)[0]) from err
     if not block.camera_url.strip():
-        raise MeterRefused("invalid", meter_id, "camera_url: empty")
+        raise _invalid(meter_id, ConfigProblem("camera_url", "empty", "missing"))
     return block.to_meter()
 
 
@@ -132,7 +147,9 @@ def parse_times(times: Iterable[str]) -> Schedule:
     try:
         return Schedule.parse(list(times))
     except InvalidSchedule as err:
-        raise MeterRefused("invalid", "", f"schedule: {err.detail} (HH:MM)") from err
+        time = str(err.params.get("time", err.detail))
+        problem = ConfigProblem("schedule", f"{err.detail} (HH:MM)", "schedule", {"time": time})
+        raise _invalid("", problem) from err
 
 
 def _refuse_configured(configured: set[str], meter_id: str) -> None:
@@ -181,7 +198,10 @@ def rename_meter(configured: set[str], store: Store, meter_id: str, name: str) -
         raise MeterRefused("not_added", meter_id)
     name = " ".join(name.split())
     if not name or len(name) > MAX_NAME:
-        raise MeterRefused("invalid", meter_id, f"name: 1-{MAX_NAME} characters")
+        raise _invalid(
+            meter_id,
+            ConfigProblem("name", f"1-{MAX_NAME} characters", "name_length", {"max": MAX_NAME}),
+        )
     renamed = replace(stored, name=name)
     store.register_meter(renamed)
     return renamed
@@ -215,7 +235,7 @@ def _row(raw: dict[str | None, str | None]) -> ImportRow:
     try:
         low_kwh = _number(cell.get("low_kwh", ""))
     except ValueError as err:
-        raise MeterRefused("invalid", meter_id, "low_kwh: not a number") from err
+        raise _invalid(meter_id, ConfigProblem("low_kwh", "not a number", "float_parsing")) from err
     meter = new_meter(
         meter_id,
         name=cell.get("name", ""),
@@ -234,7 +254,10 @@ def read_csv(path: Path) -> list[ImportRow]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
-        raise MeterRefused("csv", "", problems=[f"{path}: {err}"]) from err
+        detail = str(err.strerror if isinstance(err, OSError) and err.strerror else err)
+        code = "file_not_found" if isinstance(err, FileNotFoundError) else "file_unreadable"
+        problem = ConfigProblem(str(path), detail, code, {"detail": detail})
+        raise MeterRefused("csv", "", problems=[problem]) from err
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
@@ -242,20 +265,29 @@ def read_csv(path: Path) -> list[ImportRow]:
     missing = [name for name in ("id", "camera_url") if name not in header]
     unknown = [name for name in header if name not in CSV_COLUMNS]
     if missing or unknown:
-        bad = [f"missing column: {name}" for name in missing]
-        bad += [f"unknown column: {name}" for name in unknown]
+        bad = [ConfigProblem(name, "missing column", "csv_missing_column") for name in missing]
+        bad += [ConfigProblem(name, "unknown column", "csv_unknown_column") for name in unknown]
         raise MeterRefused("csv", "", problems=bad)
     rows: list[ImportRow] = []
-    problems: list[str] = []
+    problems: list[ConfigProblem] = []
     seen: set[str] = set()
     for number, raw in enumerate(reader, start=2):
         try:
             row = _row(dict(raw))
         except MeterRefused as err:
-            problems.append(f"{number}: {err.meter or '-'}: {err.detail}")
+            where = f"{number}: {err.meter or '-'}"
+            inner = err.params.get("problem")
+            if isinstance(inner, ConfigProblem):
+                problems.append(
+                    ConfigProblem(f"{where}: {inner.key}", inner.message, inner.code, inner.params)
+                )
+            else:
+                problems.append(ConfigProblem(where, err.detail))
             continue
         if row.meter.id in seen:
-            problems.append(f"{number}: {row.meter.id}: id appears twice")
+            problems.append(
+                ConfigProblem(f"{number}", "id appears twice", "meter_twice", {"id": row.meter.id})
+            )
         seen.add(row.meter.id)
         rows.append(row)
     if problems:

@@ -241,6 +241,16 @@ _CONFIG_PROBLEMS: dict[str, dict[Lang, str]] = {
         "id": "paling sedikit {min_length} karakter",
         "en": "at least {min_length} characters",
     },
+    "string_too_long": {
+        "id": "paling banyak {max_length} karakter",
+        "en": "at most {max_length} characters",
+    },
+    "name_length": {"id": "1-{max} karakter", "en": "1-{max} characters"},
+    "csv_missing_column": {
+        "id": "kolom ini tidak ada di baris judul",
+        "en": "missing column",
+    },
+    "csv_unknown_column": {"id": "kolom tidak dikenal", "en": "unknown column"},
     "too_short": {"id": "paling sedikit {min_length} entri", "en": "at least {min_length} entries"},
     "too_long": {"id": "paling banyak {max_length} entri", "en": "at most {max_length} entries"},
     # the project's own checks

@@ -69,6 +69,6 @@ def test_read_csv_refuses_unknown_and_missing_columns(tmp_path: Path) -> None:
     with pytest.raises(MeterRefused) as caught:
         read_csv(path)
     assert caught.value.params["problems"] == [
-        "missing column: camera_url",
-        "unknown column: kamera",
+        ("camera_url", "missing column"),
+        ("kamera", "unknown column"),
     ]

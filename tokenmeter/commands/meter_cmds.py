@@ -38,7 +38,7 @@ from tokenmeter.meter_registry import (
 )
 from tokenmeter.store.base import Store
 from tokenmeter.store.factory import open_store
-from tokenmeter.texts import Lang, format_kwh
+from tokenmeter.texts import Lang, config_problem_line, format_kwh
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -109,9 +109,13 @@ def _refusals(func: Callable[P, R]) -> Callable[P, R]:
         except MeterRefused as err:
             lang = chosen_lang()
             template = _REFUSALS.get(err.reason, _REFUSALS["invalid"])[lang]
-            click.echo(template.format(meter=err.meter, detail=err.detail), err=True)
-            for problem in cast("list[str]", err.params.get("problems", [])):
-                click.echo(f"  {problem}", err=True)
+            problem = err.params.get("problem")
+            detail = (
+                config_problem_line(problem, lang) if isinstance(problem, tuple) else err.detail
+            )
+            click.echo(template.format(meter=err.meter, detail=detail), err=True)
+            for line in cast("list[tuple[str, str]]", err.params.get("problems", [])):
+                click.echo(f"  {config_problem_line(line, lang)}", err=True)
             raise SystemExit(EXIT_USAGE) from err
 
     return wrapper

@@ -147,7 +147,9 @@ def test_refusals_write_nothing(config_file: Path) -> None:
     code, _, err = run(config_file, "meter", "add", "bad id", "--camera-url", "sim:")
     assert code == 2 and err.startswith("Isian tidak sah: id:")
     code, _, err = add_kamar(config_file, 6, "--timezone", "Mars/Base")
-    assert code == 2 and "unknown timezone" in err
+    assert (code, err) == (2, "Isian tidak sah: timezone: zona waktu 'Mars/Base' tidak dikenal\n")
+    code, _, err = add_kamar(config_file, 6, "--timezone", "Mars/Base", "--lang", "en")
+    assert (code, err) == (2, "Invalid value: timezone: unknown timezone 'Mars/Base'\n")
     _, out, _ = run(config_file, "meter", "list", "--json")
     assert [item["id"] for item in json.loads(out)] == ["rumah", "kamar-1"]
 
@@ -208,9 +210,20 @@ def test_import_refuses_bad_rows_whole(config_file: Path, tmp_path: Path) -> Non
     assert code == 2
     lines = err.splitlines()
     assert lines[0] == "Berkas CSV ditolak, tidak ada yang disimpan:"
-    assert [line.split(":")[0].strip() for line in lines[1:]] == ["3", "4", "5"]
-    code, _, err = run(config_file, "meter", "import", str(tmp_path / "missing.csv"))
-    assert code == 2 and "Traceback" not in err
+    assert lines[1:] == [
+        "  3: kamar 2: id: hanya huruf, angka, - dan _ (1-40 karakter)",
+        "  4: kamar-3: low_kwh: harus angka",
+        "  5: id meter 'kamar-1' muncul dua kali",
+    ]
+    code, _, err = run(config_file, "meter", "import", str(csv_path), "--lang", "en")
+    assert err.splitlines()[1:] == [
+        "  3: kamar 2: id: letters, digits, - and _ only (1-40 characters)",
+        "  4: kamar-3: low_kwh: must be a number",
+        "  5: meter id 'kamar-1' appears twice",
+    ]
+    missing = tmp_path / "missing.csv"
+    code, _, err = run(config_file, "meter", "import", str(missing))
+    assert (code, err.splitlines()[1:]) == (2, [f"  {missing}: berkas tidak ditemukan"])
     store = opened(config_file)
     try:
         assert store.registered_meters() == []
