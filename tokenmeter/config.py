@@ -28,7 +28,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from tokenmeter.access import PersonConfig, people_problems
-from tokenmeter.config_problem import FILE_KEY, ConfigProblem, validation_problems
+from tokenmeter.config_problem import (
+    FILE_KEY,
+    ConfigProblem,
+    system_data_problems,
+    validation_problems,
+)
 from tokenmeter.domain import Meter, Schedule
 from tokenmeter.errors import ConfigError, InvalidSchedule
 from tokenmeter.profile import MAX_DECIMALS, MeterProfile, ProfileError, parse_quad
@@ -396,7 +401,7 @@ def setup_problems(
                     {"path": store.firebase_credentials, "detail": problem[1]},
                 )
             )
-    problems += _system_data_problems(store)
+    problems += system_data_problems(store.sqlite_path, store.photo_dir)
     blynk = config.blynk
     if blynk.transport != "off" and not blynk.auth_token.get_secret_value():
         problems.append(
@@ -425,30 +430,6 @@ def setup_problems(
                 {"meter": blynk.meter, "known": known},
             )
         )
-    return problems
-
-
-SYSTEM_CONFIG_DIR = Path("/etc")
-SYSTEM_DATA_DIR = Path("/var/lib/tokenmeter")
-
-
-def _system_data_problems(store: StoreConfig) -> list[tuple[str, str]]:
-    """Data paths under /etc: what a copy of config.example.toml in /etc/tokenmeter
-    with its relative ``data/`` paths gives. Data belongs in /var/lib/tokenmeter, and
-    the systemd unit (``ProtectSystem=full``) cannot write under /etc."""
-    problems: list[tuple[str, str]] = []
-    for key, name in (("sqlite_path", "tokenmeter.db"), ("photo_dir", "photos")):
-        path = Path(getattr(store, key)).absolute()
-        if path.is_relative_to(SYSTEM_CONFIG_DIR):
-            suggestion = SYSTEM_DATA_DIR / name
-            problems.append(
-                ConfigProblem(
-                    f"store.{key}",
-                    f"{path} is under /etc; give an absolute path such as {suggestion}",
-                    "data_under_etc",
-                    {"path": str(path), "suggestion": str(suggestion)},
-                )
-            )
     return problems
 
 

@@ -8,6 +8,7 @@ keeps working; such a pair has no code and is told with its message as written.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -55,4 +56,32 @@ def validation_problems(err: ValidationError) -> list[ConfigProblem]:
             message = UNKNOWN_KEY
         params = {name: value for name, value in item.get("ctx", {}).items() if name != "error"}
         problems.append(ConfigProblem(key, message, code, params))
+    return problems
+
+
+SYSTEM_CONFIG_DIR = Path("/etc")
+SYSTEM_DATA_DIR = Path("/var/lib/tokenmeter")
+
+
+def system_data_problems(sqlite_path: Path, photo_dir: Path) -> list[ConfigProblem]:
+    """The database or the photos under /etc: what a copy of config.example.toml in
+    /etc/tokenmeter with its relative ``data/`` paths gives. Data belongs in
+    /var/lib/tokenmeter, and the systemd unit (``ProtectSystem=full``) cannot write
+    under /etc."""
+    problems: list[ConfigProblem] = []
+    for key, value, name in (
+        ("sqlite_path", sqlite_path, "tokenmeter.db"),
+        ("photo_dir", photo_dir, "photos"),
+    ):
+        path = value.absolute()
+        if path.is_relative_to(SYSTEM_CONFIG_DIR):
+            suggestion = SYSTEM_DATA_DIR / name
+            problems.append(
+                ConfigProblem(
+                    f"store.{key}",
+                    f"{path} is under /etc; give an absolute path such as {suggestion}",
+                    "data_under_etc",
+                    {"path": str(path), "suggestion": str(suggestion)},
+                )
+            )
     return problems
