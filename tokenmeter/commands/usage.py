@@ -1,4 +1,5 @@
-"""click's own usage errors told in the run's language: one line, exit 2.
+"""click's own usage errors told in the run's language: one line, exit 2 (and its
+"Aborted!" after Ctrl-C at a prompt: "Dibatalkan.", exit 1).
 
 click words a misspelt option, a missing argument or a bad value in English, over
 three lines (usage, hint, error). ``TokenmeterGroup`` catches those errors where the
@@ -58,6 +59,7 @@ _WORDS: dict[str, dict[Lang, str]] = {
         "en": "invalid value for {name}: {reason}.",
     },
     "other": {"id": "pemakaian salah: {message}", "en": "wrong usage: {message}"},
+    "aborted": {"id": "Dibatalkan.", "en": "Aborted."},
     # why a value is refused, by the option's type
     "choice": {"id": "harus salah satu dari {choices}", "en": "must be one of {choices}"},
     "int": {"id": "harus bilangan bulat{range}", "en": "must be a whole number{range}"},
@@ -94,6 +96,22 @@ class ToldUsageError(click.ClickException):
         click.echo(self.message, file=file, err=file is None)
 
 
+class ToldAbort(click.ClickException):
+    """Ctrl-C or end of input at a prompt: "Dibatalkan." / "Aborted.", exit 1 (click's
+    own "Aborted!" is English)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, new_line: bool) -> None:
+        super().__init__(message)
+        self.new_line = new_line
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        if self.new_line:  # closes the terminal's ^C echo (a prompt has closed it)
+            click.echo(file=file, err=file is None)
+        click.echo(self.message, file=file, err=file is None)
+
+
 class TokenmeterGroup(click.Group):
     """The ``tokenmeter`` group: usage errors of any command below it in one line."""
 
@@ -121,6 +139,10 @@ class TokenmeterGroup(click.Group):
             raise
         except click.UsageError as err:
             raise _told(err, ctx.meta, ctx.meta.get(RAW_ARGS, []), self) from err
+        except (click.Abort, KeyboardInterrupt, EOFError) as err:
+            lang = usage_lang(ctx.meta, ctx.meta.get(RAW_ARGS, []))
+            new_line = not isinstance(err, click.Abort)
+            raise ToldAbort(_WORDS["aborted"][lang], new_line=new_line) from err
 
 
 def _told(

@@ -3,10 +3,15 @@ one line, exit 2, through the ``tokenmeter`` command."""
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import signal
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import tokenmeter_command
 from tests.tokenmeter.commands.clikit import invoke
 from tokenmeter import config as config_module
 
@@ -122,3 +127,47 @@ def test_help_and_bare_groups_are_not_errors() -> None:
     assert code == 0 and out.startswith("Usage: ") and " history [OPTIONS]" in out
     code, out, err = invoke("schedule")
     assert " schedule [OPTIONS] COMMAND" in out + err and "Kesalahan" not in out + err
+
+
+def _on_a_terminal(args: list[str], cwd: Path, answer: bytes) -> tuple[str, int]:
+    """``tokenmeter ARGS`` on a pseudo-terminal: ``answer`` typed once it asks for
+    something; what the terminal showed and the exit code."""
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the command, as a user starts it
+        os.chdir(cwd)
+        command = tokenmeter_command()
+        os.execv(command[0], [*command, *args])
+    shown = b""
+    answered = False
+    while True:
+        ready, _, _ = select.select([terminal], [], [], 30.0)
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+            break
+        try:
+            chunk = os.read(terminal, 1024)
+        except OSError:  # the command ended: its side of the terminal closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+        if not answered and shown.rstrip().endswith(b":"):
+            os.write(terminal, answer)
+            answered = True
+    _, status = os.waitpid(pid, 0)
+    os.close(terminal)
+    return shown.decode("utf-8", errors="replace").replace("\r\n", "\n"), os.waitstatus_to_exitcode(
+        status
+    )
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"), [((), "Dibatalkan."), (("--lang", "en"), "Aborted.")], ids=["id", "en"]
+)
+def test_ctrl_c_at_the_token_prompt(tmp_path: Path, lang: tuple[str, ...], words: str) -> None:
+    """Ctrl-C at `topup`'s token prompt ends it with one word in the run's language
+    (not click's "Aborted!"), exit 1."""
+    (tmp_path / "config.toml").write_text('[store]\nsqlite_path = "tm.db"\n', encoding="utf-8")
+    shown, code = _on_a_terminal(["topup", "--meter", "rumah", *lang], tmp_path, b"\x03")
+    assert code == 1, shown
+    assert shown.splitlines()[-1] == words and "Aborted!" not in shown, shown
