@@ -135,7 +135,7 @@ def parse_quad(value: str | Sequence[float]) -> Quad:
     turns = [_cross(points[i], points[(i + 1) % 4], points[(i + 2) % 4]) for i in range(4)]
     if not all(t > 0 for t in turns):
         raise ProfileError("the corners must go top-left, top-right, bottom-right, bottom-left")
-    if _area(points) < MIN_QUAD_AREA:
+    if quad_area(points) < MIN_QUAD_AREA:
         raise ProfileError("the four corners enclose (almost) no area")
     tl, tr, br, bl = points
     return (tl, tr, br, bl)
@@ -151,7 +151,8 @@ def _cross(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float
     return (b[0] - a[0]) * (c[1] - b[1]) - (b[1] - a[1]) * (c[0] - b[0])
 
 
-def _area(points: Sequence[tuple[float, float]]) -> float:
+def quad_area(points: Sequence[tuple[float, float]]) -> float:
+    """Area (px²) enclosed by four corners in order."""
     total = sum(
         points[i][0] * points[(i + 1) % 4][1] - points[(i + 1) % 4][0] * points[i][1]
         for i in range(4)

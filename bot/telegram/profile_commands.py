@@ -2,10 +2,13 @@
 meter is known; the buttons and the typed value are in ``profile_handlers``.
 
 ``/atur`` photographs the meter through ``CameraSetup`` and sends the overlay (the
-display's box and the reading drawn on it) with "Benar" / "Ulang" buttons; the shot
-waits in ``BotState.setups`` for the owner's answer. ``/koreksi`` hands the value to
-``ProfileService.correct``. Both services do blocking work in threads themselves or
-are called through ``asyncio.to_thread`` here (docs/profiles.md).
+display's box and the reading drawn on it) with "Benar" / "Ulang" / "Geser kotak"
+buttons; the shot waits in ``BotState.setups`` for the owner's answer. "Geser kotak"
+turns the buttons into arrows, "Besar" and "Kecil": each press moves the box over
+the same photo and the overlay is redrawn in place (``move_box``). ``/koreksi``
+hands the value to ``ProfileService.correct``. Both services do blocking work in
+threads themselves or are called through ``asyncio.to_thread`` here
+(docs/profiles.md).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
@@ -23,7 +26,15 @@ from bot.telegram.views import local_time
 from tokenmeter.domain import Meter
 from tokenmeter.profile import ProfileError
 from tokenmeter.profile_reader import VALUE_MISMATCH, Enrolled, EnrolRefused
-from tokenmeter.services.camera_setup import SetupShot, problem_sentence, refusal_sentence
+from tokenmeter.services.camera_setup import (
+    MOVES,
+    Move,
+    SetupShot,
+    default_box,
+    moved_box,
+    problem_sentence,
+    refusal_sentence,
+)
 from tokenmeter.services.profiles import Correction, CorrectionRefused
 from tokenmeter.texts import Lang, format_kwh
 
@@ -32,9 +43,13 @@ if TYPE_CHECKING:  # commands imports this module for its RUNNERS
 
 log = logging.getLogger(__name__)
 
+CAPTION_LIMIT = 1024  # Telegram's limit for a photo's caption
+
 SETUP_PREFIX = "atur"
 SETUP_PATTERN = rf"^{SETUP_PREFIX}:"
-CONFIRM, RETAKE = "benar", "ulang"  # button answers: ``atur:<answer>:<key>``
+CONFIRM, RETAKE, MOVE = "benar", "ulang", "geser"  # button answers: ``atur:<answer>:<key>``
+BOX_ANSWERS: dict[str, Move] = {move: move for move in MOVES}  # ``atur:left:<key>``
+_ARROWS: dict[Move, str] = {"left": "⬅️", "up": "⬆️", "down": "⬇️", "right": "➡️"}
 
 _WORDS: dict[str, dict[Lang, str]] = {
     "setup_header": {"id": "{meter} · pengaturan kamera", "en": "{meter} · camera setup"},
@@ -50,8 +65,17 @@ _WORDS: dict[str, dict[Lang, str]] = {
         "en": "The display could not be read. Fix it and press Retake, or reply with the "
         "number on the display (e.g. 123.45).",
     },
+    "setup_moving": {
+        "id": "Geser kotak dengan tombol panah, Besar atau Kecil sampai kotak hijau menutupi "
+        "semua angka di layar, lalu tekan Benar (atau balas dengan angka di layar).",
+        "en": "Move the box with the arrows, Bigger or Smaller until the green box covers "
+        "every digit on the display, then press Right (or reply with the number shown).",
+    },
     "button_confirm": {"id": "✅ Benar", "en": "✅ Right"},
     "button_retake": {"id": "🔄 Ulang", "en": "🔄 Retake"},
+    "button_move": {"id": "🔲 Geser kotak", "en": "🔲 Move the box"},
+    "button_grow": {"id": "➕ Besar", "en": "➕ Bigger"},
+    "button_shrink": {"id": "➖ Kecil", "en": "➖ Smaller"},
     "enrolled": {
         "id": "✅ Disimpan: {value} kWh menjadi referensi meter {meter} ({count} referensi). "
         "Pengecekan berikutnya membaca di dalam kotak ini.",
@@ -116,32 +140,39 @@ def refusal(err: EnrolRefused, text: str, lang: Lang) -> str:
     return refusal_sentence(err, display_value(text, lang), lang)
 
 
-def setup_caption(meter: Meter, shot: SetupShot, lang: Lang) -> str:
+def setup_caption(meter: Meter, shot: SetupShot, lang: Lang, *, moving: bool = False) -> str:
     """The overlay photo's caption: the reading, what to change, what to do next."""
     lines = [words(lang, "setup_header", meter=meter.name)]
-    lines += [problem_sentence(problem, lang) for problem in shot.problems]
+    if not moving:  # the problems are the camera's; moving the box cannot fix them
+        lines += [problem_sentence(problem, lang) for problem in shot.problems]
     if shot.text:
         lines.append(words(lang, "setup_read", value=display_value(shot.text, lang)))
     else:
         lines.append(words(lang, "setup_unread"))
+    if moving:
+        lines.append(words(lang, "setup_moving"))
     return "\n".join(lines)
 
 
-def setup_buttons(key: str, lang: Lang, *, confirm: bool) -> InlineKeyboardMarkup:
-    """ "Benar" (when there is a reading to confirm) and "Ulang"."""
-    buttons = []
-    if confirm:
-        buttons.append(
-            InlineKeyboardButton(
-                words(lang, "button_confirm"), callback_data=f"{SETUP_PREFIX}:{CONFIRM}:{key}"
-            )
-        )
-    buttons.append(
-        InlineKeyboardButton(
-            words(lang, "button_retake"), callback_data=f"{SETUP_PREFIX}:{RETAKE}:{key}"
-        )
-    )
-    return InlineKeyboardMarkup([buttons])
+def setup_buttons(
+    key: str, lang: Lang, *, confirm: bool, moving: bool = False
+) -> InlineKeyboardMarkup:
+    """ "Benar" (when there is a reading to confirm), "Ulang" and "Geser kotak"; while
+    moving the box, the arrows, "Besar" and "Kecil" above "Benar" and "Ulang"."""
+
+    def button(label: str, answer: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(label, callback_data=f"{SETUP_PREFIX}:{answer}:{key}")
+
+    answers = [button(words(lang, "button_confirm"), CONFIRM)] if confirm else []
+    answers.append(button(words(lang, "button_retake"), RETAKE))
+    if not moving:
+        return InlineKeyboardMarkup([answers, [button(words(lang, "button_move"), MOVE)]])
+    arrows = [button(label, move) for move, label in _ARROWS.items()]
+    sizes = [
+        button(words(lang, "button_grow"), "grow"),
+        button(words(lang, "button_shrink"), "shrink"),
+    ]
+    return InlineKeyboardMarkup([arrows, sizes, answers])
 
 
 def enrol_result(
@@ -186,6 +217,37 @@ async def take_shot(bot: Bot, state: BotState, chat_id: int, meter: Meter) -> No
     pending = state.setups.get(key, chat_id)
     if pending is not None:
         pending.message_id = sent.message_id
+
+
+async def move_box(
+    bot: Bot, state: BotState, key: str, pending: PendingSetup, meter: Meter, answer: str
+) -> None:
+    """One step of the owner's box over the setup photo ("Geser kotak" starts: the
+    found box, or one in the middle where none was found); the overlay, caption and
+    buttons are replaced in the same message."""
+    setup = state.deps.camera_setup
+    if setup is None:  # pragma: no cover - the buttons are only sent with a setup
+        return
+    shot = pending.shot
+    height, width = shot.image.shape[:2]
+    start = shot.quad or default_box(width, height)
+    move = BOX_ANSWERS.get(answer)
+    quad = moved_box(start, move, width, height) if move is not None else start
+    if quad != shot.quad:
+        shot = await setup.reframe(shot, quad)
+        pending.shot = shot
+        log.info("setup box of %s moved (%s): %r", meter.id, answer, shot.text)
+    caption = setup_caption(meter, shot, state.lang, moving=True)
+    markup = setup_buttons(key, state.lang, confirm=bool(shot.text), moving=True)
+    try:
+        await bot.edit_message_media(
+            chat_id=pending.chat_id,
+            message_id=pending.message_id,
+            media=InputMediaPhoto(shot.overlay_png, caption=caption[:CAPTION_LIMIT]),
+            reply_markup=markup,
+        )
+    except TelegramError as err:
+        log.debug("setup photo not replaced: %s", err)
 
 
 async def enrol_shot(

@@ -1,6 +1,7 @@
 """Telegram handlers for meter profiles: ``/atur`` and ``/koreksi`` (routed like every
-command, so the meter choice is the same paged keyboard), the "Benar" / "Ulang"
-buttons under a setup photo, and the value the owner types instead of "Benar".
+command, so the meter choice is the same paged keyboard), the "Benar" / "Ulang" /
+"Geser kotak" buttons (and the box's arrows) under a setup photo, and the value the
+owner types instead of "Benar".
 
 What the commands do is in ``profile_commands``; the guard (group -1) has already
 let only allowed chats through.
@@ -19,9 +20,13 @@ from telegram.ext import ContextTypes
 from bot.telegram import handlers
 from bot.telegram.keyboards import parse_callback
 from bot.telegram.profile_commands import (
+    BOX_ANSWERS,
+    CAPTION_LIMIT,
     CONFIRM,
+    MOVE,
     RETAKE,
     enrol_shot,
+    move_box,
     setup_buttons,
     setup_caption,
     take_shot,
@@ -36,7 +41,6 @@ log = logging.getLogger(__name__)
 VALUE_PATTERN = r"^\s*\d{1,10}(?:[.,]\d{1,3})?\s*$"
 """A message that is only a meter value ("123,45"): the owner's answer to a setup photo."""
 _VALUE = re.compile(VALUE_PATTERN)
-CAPTION_LIMIT = 1024  # Telegram's limit for a photo's caption
 
 
 async def atur(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -55,7 +59,8 @@ async def koreksi(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def setup_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """On "Benar" enrol the shown reading; on "Ulang" take a new setup photo."""
+    """On "Benar" enrol the shown reading; on "Ulang" take a new setup photo; on
+    "Geser kotak" or an arrow move the box and redraw the photo."""
     query = update.callback_query
     chat = update.effective_chat
     if query is None or chat is None:
@@ -63,6 +68,15 @@ async def setup_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer()
     state = bot_state(context.application)
     _, answer, key = parse_callback(query.data)
+    if answer == MOVE or answer in BOX_ANSWERS:
+        kept = state.setups.get(key, chat.id)
+        shown = state.meter(kept.shot.meter_id) if kept is not None else None
+        if kept is None or shown is None:
+            await _edit_caption(query, words(state.lang, "setup_expired"))
+            return
+        kept.message_id = kept.message_id or _message_id(query)
+        await move_box(context.bot, state, key, kept, shown, answer)
+        return
     pending = state.setups.take(key, chat.id) if answer in (CONFIRM, RETAKE) else None
     meter = state.meter(pending.shot.meter_id) if pending is not None else None
     if pending is None or meter is None:
@@ -121,3 +135,9 @@ async def _edit_caption(
         await query.edit_message_caption(caption=caption[:CAPTION_LIMIT], reply_markup=markup)
     except TelegramError as err:
         log.debug("setup caption not edited: %s", err)
+
+
+def _message_id(query: CallbackQuery) -> int:
+    """The id of the message whose button was pressed (0 when Telegram left it out)."""
+    message = query.message
+    return message.message_id if message is not None else 0

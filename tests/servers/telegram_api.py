@@ -2,7 +2,8 @@
 
 ``/bot<token>/<method>`` answers getMe, getUpdates (long polling with ``offset`` and
 ``timeout``), sendMessage, sendPhoto (multipart), sendMediaGroup, sendDocument, editMessageText,
-editMessageCaption, editMessageReplyMarkup, answerCallbackQuery, sendChatAction,
+editMessageCaption, editMessageMedia (a photo), editMessageReplyMarkup,
+answerCallbackQuery, sendChatAction,
 setMyCommands, getMyCommands, deleteMessage and deleteWebhook. Tests enqueue
 updates (``send_text``, ``press``), can make a method answer 429 with
 ``retry_after``, can start an outage (``hang``: requests are held unanswered, then
@@ -447,6 +448,20 @@ class FakeBotApi:
 
     def _m_editMessageCaption(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
         return self._edit(params, {"caption": str(params.get("caption", ""))})
+
+    def _m_editMessageMedia(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
+        media = params.get("media")
+        if not isinstance(media, dict) or media.get("type") != "photo":
+            raise _ApiError("Bad Request: media must be a photo here")
+        ref = str(media.get("media", ""))
+        if ref.startswith("attach://") and ref[len("attach://") :] in files:
+            file_id = f"photo-{next(self._files)}"
+        elif ref and not ref.startswith("attach://"):
+            file_id = ref
+        else:
+            raise _ApiError("Bad Request: there is no photo in the request")
+        photo = [{"file_id": file_id, "file_unique_id": file_id, "width": 640, "height": 480}]
+        return self._edit(params, {"photo": photo, "caption": str(media.get("caption", ""))})
 
     def _m_editMessageReplyMarkup(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
         return self._edit(params, {})

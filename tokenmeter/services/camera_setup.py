@@ -5,6 +5,11 @@ confirms the value (``tokenmeter setup-camera``, Telegram ``/atur``).
 A photo too dark, out of focus, with the display cut off at its edge or without a
 display gets one plain sentence per problem saying what to change
 (``problem_sentence``), Indonesian or English.
+
+The owner may move the box over the same photo (``moved_box``, ``CameraSetup.reframe``:
+Telegram's arrow buttons): a step is ``MOVE_STEP`` of the photo's size, a grow or
+shrink ``RESIZE_STEP`` about the box's centre, and the box always stays inside the
+photo. A photo where no display was found starts from ``default_box``.
 """
 
 from __future__ import annotations
@@ -12,16 +17,27 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import cv2
+import numpy as np
 
 import ocr
 from ocr.aiming import Problem, draw_overlay, photo_problems
 from ocr.reading import Image, Quad
-from tokenmeter.profile import flash_of, quad_fits
+from tokenmeter.profile import MIN_QUAD_AREA, flash_of, quad_area, quad_fits
 from tokenmeter.profile_reader import BOX_OUTSIDE, Enrolled, EnrolRefused
 from tokenmeter.services.check import CheckService
 from tokenmeter.texts import Lang
+
+Move = Literal["left", "right", "up", "down", "grow", "shrink"]
+MOVES: tuple[Move, ...] = get_args(Move)
+MOVE_STEP = 0.03
+"""A move shifts the box by this share of the photo's width (left, right) or height."""
+RESIZE_STEP = 1.15
+"""A grow scales the box by this factor about its centre; a shrink by its inverse."""
+MIN_BOX_SIDE = 12.0
+"""A shrink stops before a side of the box gets shorter than this (px)."""
 
 _PROBLEMS: dict[Problem, dict[Lang, str]] = {
     "too_dark": {
@@ -127,6 +143,10 @@ class CameraSetup:
         snapshot = await self.checks.camera.snapshot(meter, flash=flash)
         return await asyncio.to_thread(analyse, meter.id, snapshot.image, roi, flash=flash)
 
+    async def reframe(self, shot: SetupShot, quad: Quad) -> SetupShot:
+        """The same photo read inside ``quad`` (the owner's box), with a new overlay."""
+        return await asyncio.to_thread(analyse, shot.meter_id, shot.image, quad, flash=shot.flash)
+
     async def confirm(self, shot: SetupShot, value: str | None = None) -> Enrolled:
         """Enrol the shot's photo as showing ``value`` (default: what was read).
 
@@ -167,3 +187,51 @@ def analyse(
         time.perf_counter() - started,
         flash,
     )
+
+
+def default_box(width: int, height: int) -> Quad:
+    """A box in the middle of the photo, half its width and a fifth of its height:
+    where the owner starts moving from when no display was found."""
+    x0, x1 = 0.25 * width, 0.75 * width
+    y0, y1 = 0.4 * height, 0.6 * height
+    return ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
+
+
+def moved_box(quad: Quad, move: Move, width: int, height: int) -> Quad:
+    """``quad`` shifted or resized by one step, kept inside a ``width`` × ``height``
+    photo; a shrink that would leave a side under ``MIN_BOX_SIDE`` (or the box under
+    ``MIN_QUAD_AREA``) leaves it as it is."""
+    points = [(float(x), float(y)) for x, y in quad]
+    if move in ("grow", "shrink"):
+        factor = RESIZE_STEP if move == "grow" else 1 / RESIZE_STEP
+        cx = sum(x for x, _ in points) / 4
+        cy = sum(y for _, y in points) / 4
+        scaled = [(cx + (x - cx) * factor, cy + (y - cy) * factor) for x, y in points]
+        if move == "shrink" and (
+            _shortest_side(scaled) < MIN_BOX_SIDE or quad_area(scaled) < MIN_QUAD_AREA
+        ):
+            return quad
+        clipped = [
+            (min(max(x, 0.0), width - 1.0), min(max(y, 0.0), height - 1.0)) for x, y in scaled
+        ]
+        return _quad(clipped)
+    dx = {"left": -1.0, "right": 1.0}.get(move, 0.0) * MOVE_STEP * width
+    dy = {"up": -1.0, "down": 1.0}.get(move, 0.0) * MOVE_STEP * height
+    # the whole box moves, at most to the photo's edge
+    dx = min(max(dx, -min(x for x, _ in points)), width - 1.0 - max(x for x, _ in points))
+    dy = min(max(dy, -min(y for _, y in points)), height - 1.0 - max(y for _, y in points))
+    return _quad([(x + dx, y + dy) for x, y in points])
+
+
+def _shortest_side(points: list[tuple[float, float]]) -> float:
+    return min(
+        float(
+            np.hypot(points[i][0] - points[(i + 1) % 4][0], points[i][1] - points[(i + 1) % 4][1])
+        )
+        for i in range(4)
+    )
+
+
+def _quad(points: list[tuple[float, float]]) -> Quad:
+    tl, tr, br, bl = (tuple(round(c, 1) for c in point) for point in points)
+    return (tl, tr, br, bl)  # type: ignore[return-value]

@@ -9,11 +9,13 @@ from typing import Any
 import cv2
 import pytest
 
+from bot.telegram.state import bot_state
+from ocr.reading import Quad
 from tests.bot.telegram.conftest import OWNER, STRANGER, Bot
 from tests.servers.telegram_api import ApiCall
 from tokenmeter.devices.camera import Snapshot
 from tokenmeter.domain import Meter
-from tokenmeter.services.camera_setup import problem_sentence
+from tokenmeter.services.camera_setup import default_box, moved_box, problem_sentence
 from tokenmeter.services.profiles import CORRECTION_SOURCE
 from tokenmeter.sim import render_negative
 
@@ -43,7 +45,7 @@ async def test_atur_sends_the_overlay_and_benar_enrols(bot: Bot) -> None:
     assert (
         photo.text.startswith("Rumah · pengaturan kamera") and "Terbaca: 120,00 kWh" in photo.text
     )
-    assert [b["text"] for b in buttons(photo)] == ["✅ Benar", "🔄 Ulang"]
+    assert [b["text"] for b in buttons(photo)] == ["✅ Benar", "🔄 Ulang", "🔲 Geser kotak"]
     assert references(bot) == []
 
     bot.api.press(OWNER, photo.message_id, buttons(photo)[0]["callback_data"])
@@ -88,8 +90,78 @@ async def test_ulang_takes_a_new_photo(bot: Bot) -> None:
     bot.api.press(OWNER, photo.message_id, buttons(photo)[1]["callback_data"])
     assert await bot.api.until(lambda: len(bot.api.calls_of("sendPhoto", OWNER)) == 2)
     again = bot.api.calls_of("sendPhoto", OWNER)[-1]
-    assert "Terbaca: 120,00 kWh" in again.text and len(buttons(again)) == 2
+    assert "Terbaca: 120,00 kWh" in again.text and len(buttons(again)) == 3
     assert "reply_markup" not in bot.api.message(OWNER, photo.message_id)
+
+
+def shown_box(bot: Bot) -> Quad | None:
+    """The box of the setup photo the owner's chat has open."""
+    found = bot_state(bot.app).setups.latest(OWNER)
+    assert found is not None
+    return found[1].shot.quad
+
+
+async def press(bot: Bot, message_id: int, label: str, edits: int) -> dict[str, Any]:
+    """Press the button ``label`` under the message; wait for its ``edits``-th new photo."""
+    bot.api.press(OWNER, message_id, _button(bot.api.message(OWNER, message_id), label))
+    assert await bot.api.until(lambda: len(bot.api.calls_of("editMessageMedia", OWNER)) >= edits)
+    return bot.api.message(OWNER, message_id)
+
+
+def labels(message: dict[str, Any]) -> list[str]:
+    markup = message.get("reply_markup") or {"inline_keyboard": []}
+    return [b["text"] for row in markup["inline_keyboard"] for b in row]
+
+
+async def test_geser_moves_the_box_and_benar_enrols_it(bot: Bot) -> None:
+    """ "Geser kotak" turns the buttons into arrows; "➡️" moves the box one step over the
+    same photo, redrawn in place (a new overlay PNG); "Benar" enrols the moved box."""
+    photo = await setup_photo(bot)
+    found = shown_box(bot)
+    assert found is not None
+    moving = await press(bot, photo.message_id, "🔲 Geser kotak", 1)
+    assert labels(moving) == [
+        "⬅️", "⬆️", "⬇️", "➡️", "➕ Besar", "➖ Kecil", "✅ Benar", "🔄 Ulang"
+    ]  # fmt: skip
+    assert "Geser kotak dengan tombol panah" in moving["caption"]
+    assert shown_box(bot) == found
+    moved = await press(bot, photo.message_id, "➡️", 2)
+    edit = bot.api.calls_of("editMessageMedia", OWNER)[-1]
+    assert next(iter(edit.files.values()))[:4] == b"\x89PNG"
+    right = moved_box(found, "right", 640, 480)
+    assert shown_box(bot) == right and right[0][0] > found[0][0]
+    assert "Terbaca: 120,00 kWh" in moved["caption"]
+    assert len(bot.api.calls_of("sendPhoto", OWNER)) == 1  # no new photo was taken
+    bot.api.press(OWNER, photo.message_id, _button(moved, "✅ Benar"))
+    assert await bot.api.until(
+        lambda: "Disimpan" in bot.api.message(OWNER, photo.message_id).get("caption", "")
+    )
+    profile = bot.core.store.get_profile("rumah")
+    assert profile is not None and profile.quad == right
+    assert references(bot) == [("120.00", "enrol")]
+
+
+async def test_a_box_grown_too_far_reads_nothing_and_a_typed_value_is_refused(bot: Bot) -> None:
+    """Grown twice the box holds more than the line: no reading, so no "Benar"; the
+    value typed then is refused with a plain sentence and nothing is stored."""
+    photo = await setup_photo(bot)
+    await press(bot, photo.message_id, "🔲 Geser kotak", 1)
+    await press(bot, photo.message_id, "➕ Besar", 2)
+    grown = await press(bot, photo.message_id, "➕ Besar", 3)
+    assert "tidak terbaca" in grown["caption"] and "✅ Benar" not in labels(grown)
+    (refused,) = await bot.command(OWNER, "121,00")
+    assert refused.text.startswith("❌ Belum disimpan.")
+    assert references(bot) == []
+
+
+def _button(message: dict[str, Any], label: str) -> str:
+    (data,) = [
+        b["callback_data"]
+        for row in message["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b["text"] == label
+    ]
+    return str(data)
 
 
 async def test_a_dark_frame_gets_the_sentence_and_only_ulang(
@@ -107,9 +179,13 @@ async def test_a_dark_frame_gets_the_sentence_and_only_ulang(
     photo = await setup_photo(bot)
     assert problem_sentence("too_dark", "id") in photo.text
     assert "tidak terbaca" in photo.text
-    assert [b["text"] for b in buttons(photo)] == ["🔄 Ulang"]
+    assert [b["text"] for b in buttons(photo)] == ["🔄 Ulang", "🔲 Geser kotak"]
     (refused,) = await bot.command(OWNER, "120,00")  # a typed value cannot help either
     assert refused.text.startswith("❌ Belum disimpan.")
+    moving = await press(bot, photo.message_id, "🔲 Geser kotak", 1)  # a box to start from
+    height, width = dark.shape[:2]
+    assert shown_box(bot) == default_box(width, height)
+    assert "tidak terbaca" in moving["caption"] and "✅ Benar" not in labels(moving)
     assert references(bot) == []
 
 
@@ -161,7 +237,7 @@ async def test_setup_in_english(english_bot: Bot) -> None:
     """/setup speaks English and lists the commands in /help."""
     photo = await setup_photo(english_bot, "/setup")
     assert "Read: 120.00 kWh" in photo.text
-    assert [b["text"] for b in buttons(photo)] == ["✅ Right", "🔄 Retake"]
+    assert [b["text"] for b in buttons(photo)] == ["✅ Right", "🔄 Retake", "🔲 Move the box"]
     (stored,) = await english_bot.command(OWNER, "120.00")
     assert stored.text.startswith("✅ Stored: 120.00 kWh")
     (help_text,) = await english_bot.command(OWNER, "/help")
