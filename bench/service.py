@@ -9,18 +9,21 @@ moment the process is spawned (interpreter start and imports included). Idle CPU
 and RSS are read from /proc for the service process (the local mosquitto it starts
 is a separate process, reported apart) with N simulated meters and no check due.
 
-The slot run: ``serve`` with N meters (each its own simulated keypad device, the
-cameras one shared simulated meter, the real OCR) all scheduled at the same minute,
-Telegram pointed at the local fake Bot API (``tests/servers/telegram_api.py``) with
-``--chats`` allowed chats. Measured: from the slot time to each chat's summary
-message, the messages each chat got for the slot, and the service's peak RSS
-(sampled every 0.2 s from start-up to the summary).
+The slot run: ``serve`` with N meters all scheduled at the same minute, the real
+OCR, Telegram pointed at the local fake Bot API (``tests/servers/telegram_api.py``)
+with ``--chats`` allowed chats, and the devices outside the service as on a real box:
+a mosquitto started here, and a child process holding N simulated keypad devices
+(one MQTT client each) and one HTTP camera showing a shared simulated meter. Measured:
+from the slot time to each chat's summary message, the messages each chat got for the
+slot, and the peak RSS of the service process (sampled every 0.2 s from start-up to
+the summary), with the device process and the broker reported apart.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import signal
@@ -32,11 +35,13 @@ import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.servers
 from tests.servers.telegram_api import FakeBotApi
+from tokenmeter.devices.broker import LocalBroker
 
 TOKENMETER = [str(Path(sys.executable).with_name("tokenmeter")), "serve"]
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -73,15 +78,17 @@ def healthy(port: int) -> bool:
 
 
 def start(config: Path, port: int) -> tuple[subprocess.Popen[bytes], float]:
+    log = config.with_suffix(".log")
     began = time.perf_counter()
-    proc = subprocess.Popen(
-        [*TOKENMETER, "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with log.open("ab") as output:
+        proc = subprocess.Popen(
+            [*TOKENMETER, "--config", str(config)], stdout=output, stderr=subprocess.STDOUT
+        )
     while not healthy(port):
         if proc.poll() is not None or time.perf_counter() - began > 90:
-            raise RuntimeError("the service did not become ready")
+            proc.kill()
+            tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise RuntimeError(f"the service did not become ready:\n{tail}")
         time.sleep(0.01)
     return proc, time.perf_counter() - began
 
@@ -118,8 +125,40 @@ def children(pid: int) -> list[int]:
     return found
 
 
+PREFIX = "bench"
+SIM_METER = "kos"
+
+
+def host_devices(meters: int, broker_url: str, state_dir: str, pipe: Connection) -> None:
+    """(child process) ``meters`` simulated keypad devices and one HTTP camera of a
+    shared simulated meter; sends the camera URL, then runs until the pipe says stop."""
+    from tokenmeter.sim.camera_server import SimulatedCameraServer
+    from tokenmeter.sim.keypad_device import SimulatedKeypadDevice
+    from tokenmeter.sim.meter import SimulatedMeter
+
+    meter = SimulatedMeter(SIM_METER, state_path=Path(state_dir) / f"{SIM_METER}.json")
+    camera = SimulatedCameraServer(meter).start()
+    devices = [
+        SimulatedKeypadDevice(meter, broker_url, prefix=PREFIX, meter_id=f"k{i:03d}")
+        for i in range(meters)
+    ]
+    for device in devices:
+        device.start()
+    pipe.send(camera.url)
+    pipe.recv()  # stop
+    for device in devices:
+        device.stop()
+    camera.stop()
+
+
 def slot_config(
-    directory: Path, meters: int, port: int, api: FakeBotApi, chats: int
+    directory: Path,
+    meters: int,
+    port: int,
+    api: FakeBotApi,
+    chats: int,
+    broker_url: str,
+    camera_url: str,
 ) -> tuple[Path, float]:
     """A config whose meters are all due at the next minute at least 45 s away;
     returns it and the slot's time (epoch seconds)."""
@@ -129,6 +168,9 @@ def slot_config(
         "[store]",
         f'sqlite_path = "{directory / "tm.db"}"',
         f'photo_dir = "{directory / "photos"}"',
+        "[mqtt]",
+        f'url = "{broker_url}"',
+        f'prefix = "{PREFIX}"',
         "[service]",
         f"health_port = {port}",
         'log_level = "WARNING"',
@@ -142,7 +184,7 @@ def slot_config(
             "[[meters]]",
             f'id = "k{i:03d}"',
             f'name = "Kamar {i + 1}"',
-            'camera_url = "sim:kos"',
+            f'camera_url = "{camera_url}"',
             f'schedule = ["{slot:%H:%M}"]',
         ]
     path = directory / "slot.toml"
@@ -152,42 +194,76 @@ def slot_config(
 
 def slot_run(meters: int, chats: int) -> None:
     """One slot of ``meters`` meters with summaries: time to summary, messages, RSS."""
-    with tempfile.TemporaryDirectory() as tmp, FakeBotApi() as api:
-        port = free_port()
-        config, slot_at = slot_config(Path(tmp), meters, port, api, chats)
-        proc, took = start(config, port)
-        peak = rss_mb(proc.pid)
+    spawn = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory() as tmp, FakeBotApi() as api, LocalBroker() as broker:
+        ours, theirs = spawn.Pipe()
+        devices = spawn.Process(target=host_devices, args=(meters, broker.url, tmp, theirs))
+        devices.start()
         try:
-            wait = slot_at - time.time()
-            print(f"{meters} meters: cold start to ready {took:.2f} s; slot in {wait:.0f} s")
-            summaries: dict[int, float] = {}
-            deadline = slot_at + 120
-            while len(summaries) < chats and time.time() < deadline:
-                for call in api.calls_of("sendMessage"):
-                    if "Cek terjadwal" in call.text and call.chat_id not in summaries:
-                        summaries[int(call.chat_id or 0)] = time.time()
-                peak = max(peak, rss_mb(proc.pid))
-                time.sleep(0.2)
-            time.sleep(3)  # anything sent late would count against "one message"
-            peak = max(peak, rss_mb(proc.pid))
-        finally:
-            stop(proc)
-        for chat in range(1001, 1001 + chats):
-            sent = [
-                c
-                for c in api.calls
-                if c.ok
-                and c.chat_id == chat
-                and c.method.startswith("send")
-                and c.method != "sendChatAction"
-            ]
-            summary = next((c.text for c in sent if "Cek terjadwal" in c.text), "(none)")
-            after = summaries.get(chat, float("nan")) - slot_at
-            print(
-                f"chat {chat}: summary {after:.1f} s after the slot; {len(sent)} message(s)"
-                f" ({', '.join(sorted({c.method for c in sent}))}): {summary[:160]}"
+            camera_url = ours.recv()
+            port = free_port()
+            config, slot_at = slot_config(
+                Path(tmp), meters, port, api, chats, broker.url, camera_url
             )
-        print(f"peak RSS {peak:.0f} MB (service process; local mosquitto apart)")
+            others = {f"{meters} simulated devices": devices.pid or 0}
+            others["mosquitto"] = broker.pid or 0
+            summaries = run_slot(config, port, slot_at, api, chats, others)
+        finally:
+            ours.send("stop")
+            devices.join(30)
+        report_slot(api, chats, slot_at, summaries)
+
+
+def run_slot(
+    config: Path, port: int, slot_at: float, api: FakeBotApi, chats: int, others: dict[str, int]
+) -> dict[int, float]:
+    """Start the service, wait for each chat's summary; print the peak RSS of the
+    service and, apart, of the ``others`` processes (name -> pid)."""
+    proc, took = start(config, port)
+    ready = peak = rss_mb(proc.pid)
+    peaks = dict.fromkeys(others, 0.0)
+    try:
+        wait = slot_at - time.time()
+        meters = config.read_text(encoding="utf-8").count("[[meters]]")
+        print(f"{meters} meters: cold start to ready {took:.2f} s; slot in {wait:.0f} s")
+        summaries: dict[int, float] = {}
+        deadline = slot_at + 120
+        while len(summaries) < chats and time.time() < deadline:
+            for call in api.calls_of("sendMessage"):
+                if "Cek terjadwal" in call.text and call.chat_id not in summaries:
+                    summaries[int(call.chat_id or 0)] = time.time()
+            peak = max(peak, rss_mb(proc.pid))
+            for name, pid in others.items():
+                peaks[name] = max(peaks[name], rss_mb(pid))
+            time.sleep(0.2)
+        time.sleep(3)  # anything sent late would count against "one message"
+        peak = max(peak, rss_mb(proc.pid))
+    finally:
+        stop(proc)
+    apart = ", ".join(f"{name} {mb:.0f} MB" for name, mb in peaks.items())
+    print(
+        f"service process RSS: {ready:.0f} MB when ready, peak {peak:.0f} MB through the slot"
+        f" (other processes' peaks: {apart})"
+    )
+    return summaries
+
+
+def report_slot(api: FakeBotApi, chats: int, slot_at: float, summaries: dict[int, float]) -> None:
+    for chat in range(1001, 1001 + chats):
+        sent = [
+            c
+            for c in api.calls
+            if c.ok
+            and c.chat_id == chat
+            and c.method.startswith("send")
+            and c.method != "sendChatAction"
+        ]
+        summary = next((c.text for c in sent if "Cek terjadwal" in c.text), "(none)")
+        after = summaries.get(chat, float("nan")) - slot_at
+        print(
+            f"chat {chat}: summary {after:.1f} s after the slot; {len(sent)} message(s)"
+            f" ({', '.join(sorted({c.method for c in sent}))}): {summary[:160]}"
+        )
 
 
 def main() -> None:
