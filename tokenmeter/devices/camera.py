@@ -151,6 +151,9 @@ class CameraClient:
                 async for chunk in response.aiter_raw():
                     body += chunk
                     if len(body) > MAX_SNAPSHOT_BYTES:
+                        # freed now: the exception's traceback keeps this frame, and a
+                        # body in it, alive until the cyclic GC runs (4 MB per refusal)
+                        body.clear()
                         raise _too_large("while reading it")
                 return bytes(body)
         except httpx.TimeoutException as err:
