@@ -4,24 +4,30 @@ A fixed camera always sees the same display in the same place, so the line is re
 inside the profile's quad (no search of the photo), the number of decimals the
 display shows is enforced (a reading with another number of decimals is a misread
 point), and the display's own digit shapes, cut from confirmed reference crops,
-confirm characters the network alone is unsure of.
+confirm characters the network alone is unsure of. In that order:
 
-A mounted camera still shifts a few pixels and a degree between shots (the mount
-settles, the board warms), enough for the profile's quad to cut a digit's edge or
-let a frame bar in. When the line in the quad is refused, the digit line is
-tracked inside the quad widened along its line (``refine``, the step the search
-uses to shrink a window to its digits) and read there under the same checks, and
-the tracked quad must hold the whole line: widened again, it reads the same.
+1. the gate (``read_line_image``) on the line in the quad;
+2. the gate on the digit line tracked near the quad. A mounted camera still shifts
+   a few pixels and a degree between shots, enough for the quad to cut a digit's
+   edge or let a frame bar in; the line is found again inside the quad widened
+   along its line, then also a little across it (``refine``, the step the search
+   uses to shrink a window to its digits), and the tracked quad must hold the whole
+   line: widened again, it reads the same;
+3. the references, only where the gate refused the quad's line for a reason they
+   may settle (``ADAPTABLE``).
 
 The adaptation is per-character nearest neighbour on image patches: each character
 of the network's raw guess is cut from the network input at its CTC column and
 compared (normalised correlation, a few pixels of shift) with every reference patch.
 A character below the gate's confidence is accepted only when its nearest reference
 patch carries the same character by a clear margin over every other character, and
-the references also hold the character the network found next likeliest. It
-can turn a refusal into a reading, never a reading into another number: the
-reading is always the network's own guess, and everything else the gate checks
-(a well-formed number, no message, not the display test) still holds.
+the references also hold the character the network found next likeliest. Where the
+gate refused because its views of the line disagree, the guess's confidences do not
+say which character is in doubt, so every digit must be confirmed. A tracked line
+that reads a number (a second view) must read the same one. The adaptation can turn a
+refusal into a reading, never a reading into another number: the reading is always
+the network's own guess, and everything else the gate checks (a well-formed number,
+no message, not the display test) still holds.
 """
 
 from __future__ import annotations
@@ -66,6 +72,10 @@ MIN_MARGIN = 0.04
 """How much better the best match must be than the best match of any other character."""
 ADAPTABLE = frozenset({"a character is ambiguous", "a decimal point may be hidden", VIEWS_DISAGREE})
 """Gate refusals the references may resolve; every other refusal stands."""
+TRACK_ACROSS = (0.0, 0.25)
+"""The line is tracked in the quad grown by the reader's ``WIDEN`` along it, then
+also by a quarter of its height above and below: a shift of a few pixels across a
+thin quad leaves the decimal point, low in the line, outside it."""
 WRONG_DECIMALS = "number of decimals differs from the profile"
 TOO_MANY_DIGITS = "more digits than the display shows"
 NOT_CONFIRMED = "a character is ambiguous and not like the references"
@@ -139,20 +149,31 @@ def read_with_profile(
     digits: int | None = None,
     references: ReferencePatches | None = None,
 ) -> Reading:
-    """Read the line inside ``quad`` (no search); refuse a reading with another number
-    of ``decimals`` or more than ``digits`` digits; let ``references`` confirm the
-    characters the gate alone found ambiguous. A refused line is read once more in
-    the digit line tracked near ``quad`` (see the module docstring)."""
-    reading = _read_in(image, quad, decimals, digits, references)
-    if reading.status == "ok":
-        return reading
-    tracked = refine(image, widened(quad))
-    if tracked == quad:
-        return reading
-    second = _read_in(image, tracked, decimals, digits, references)
-    if second.status != "ok" or not _whole_line(image, tracked, second):
-        return reading
-    return second
+    """Read the line inside ``quad`` (no search), then in the line tracked near it;
+    refuse a reading with another number of ``decimals`` or more than ``digits``
+    digits; let ``references`` confirm the characters the gate alone found ambiguous
+    (the steps in the module docstring)."""
+    first = _gate(image, quad, decimals, digits)
+    if first.status == "ok":
+        return first
+    tracked: list[Quad] = []
+    for across in TRACK_ACROSS:
+        found = refine(image, widened(quad, WIDEN, across))
+        if found == quad or found in tracked:
+            continue
+        tracked.append(found)
+        second = _gate(image, found, decimals, digits)
+        if second.status == "ok" and _whole_line(image, found, second):
+            return second
+    if references is None or not references.chars or first.reason not in ADAPTABLE:
+        return first
+    adapted = _adapted(line_crop(image, quad), quad, first, decimals, digits, references)
+    if adapted.status == "ok":
+        for found in tracked:  # a second view that reads another number vetoes
+            other = read_line(line_crop(image, found)).text
+            if NUMBER.match(other) and displayed_text(other) != adapted.text:
+                return _refused(NOT_CONFIRMED, quad)
+    return adapted
 
 
 def line_crop(image: Image, quad: Quad) -> Image:
@@ -161,12 +182,15 @@ def line_crop(image: Image, quad: Quad) -> Image:
     return rectify(image, quad, LINE_HEIGHT)
 
 
-def widened(quad: Quad, factor: float = WIDEN) -> Quad:
-    """``quad`` grown along its line by ``factor`` of its height on each side."""
+def widened(quad: Quad, factor: float = WIDEN, across: float = 0.0) -> Quad:
+    """``quad`` grown along its line by ``factor`` of its height on each side, and
+    across it (above and below) by ``across`` of its height."""
     tl, tr, br, bl = (np.array(p, np.float64) for p in quad)
+    height = float(np.linalg.norm(bl - tl))
     along = (tr - tl) / max(1e-6, float(np.linalg.norm(tr - tl)))
-    grow = factor * float(np.linalg.norm(bl - tl)) * along
-    points = (tl - grow, tr + grow, br + grow, bl - grow)
+    down = (bl - tl) / max(1e-6, height)
+    grow, lift = factor * height * along, across * height * down
+    points = (tl - grow - lift, tr + grow - lift, br + grow + lift, bl - grow + lift)
     return tuple((float(p[0]), float(p[1])) for p in points)  # type: ignore[return-value]
 
 
@@ -179,22 +203,9 @@ def _whole_line(image: Image, quad: Quad, reading: Reading) -> bool:
     return wide.text == shown and bool(confidences) and min(confidences) >= MIN_CHAR_CONFIDENCE
 
 
-def _read_in(
-    image: Image,
-    quad: Quad,
-    decimals: int | None,
-    digits: int | None,
-    references: ReferencePatches | None,
-) -> Reading:
-    """The gate's reading of the line in ``quad`` held against the profile, or, where
-    the gate refuses for a reason the references may settle, the adapted reading."""
-    crop = line_crop(image, quad)
-    reading = read_line_image(crop, quad)
-    if reading.status == "ok":
-        return fits_profile(reading, decimals, digits)
-    if references is None or not references.chars or reading.reason not in ADAPTABLE:
-        return reading
-    return _adapted(crop, quad, reading, decimals, digits, references)
+def _gate(image: Image, quad: Quad, decimals: int | None, digits: int | None) -> Reading:
+    """The gate's reading of the line in ``quad``, held against the profile."""
+    return fits_profile(read_line_image(line_crop(image, quad), quad), decimals, digits)
 
 
 def fits_profile(reading: Reading, decimals: int | None, digits: int | None) -> Reading:
@@ -229,11 +240,12 @@ def _adapted(
         return _refused(NOT_CONFIRMED, quad)  # a fixed-width display lost or gained a digit
     prepared = prepare(crop)[0, 0]
     probabilities = frame_probabilities(crop)
+    every = refused.reason == VIEWS_DISAGREE  # which character the views differ on is unknown
     confidences: list[float] = []
     for char, confidence, columns in zip(
         guess.text, guess.char_confidences, guess.char_columns, strict=True
     ):
-        if char == "." or confidence >= MIN_CHAR_CONFIDENCE:
+        if char == "." or (confidence >= MIN_CHAR_CONFIDENCE and not every):
             confidences.append(max(confidence, MIN_CHAR_CONFIDENCE))  # the profile's point
             continue
         match = None

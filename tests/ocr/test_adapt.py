@@ -15,10 +15,11 @@ from ocr.adapt import (
     WRONG_DECIMALS,
     LineReference,
     ReferencePatches,
+    _adapted,
     line_crop,
     read_with_profile,
 )
-from ocr.reader import read_line_image
+from ocr.reader import VIEWS_DISAGREE, read_line_image
 from ocr.reading import Quad
 from tests.ocr.fixed_camera import fixed_camera_photos
 from tokenmeter.sim import RenderedPhoto
@@ -34,8 +35,8 @@ def _enrolled(style_seed: int, count: int) -> tuple[list[RenderedPhoto], Quad, R
 
 def test_references_confirm_an_ambiguous_character() -> None:
     """A photo the gate refuses as ambiguous is read when the enrolled crop confirms it."""
-    photos, quad, references = _enrolled(4, 4)
-    photo = photos[3]
+    photos, quad, references = _enrolled(43, 3)
+    photo = photos[2]
     gate = read_line_image(line_crop(photo.image, quad), quad)
     assert gate.status == "unreadable" and gate.reason == "a character is ambiguous"
     reading = read_with_profile(photo.image, quad, decimals=1, references=references)
@@ -45,8 +46,8 @@ def test_references_confirm_an_ambiguous_character() -> None:
 
 def test_unknown_shape_stays_refused() -> None:
     """An ambiguous character the references do not resemble is still refused."""
-    photos, quad, references = _enrolled(3, 5)
-    reading = read_with_profile(photos[4].image, quad, decimals=2, references=references)
+    photos, quad, references = _enrolled(52, 3)
+    reading = read_with_profile(photos[2].image, quad, decimals=1, references=references)
     assert (reading.status, reading.reason) == ("unreadable", NOT_CONFIRMED)
 
 
@@ -71,6 +72,20 @@ def test_the_line_is_tracked_when_the_camera_shifted() -> None:
     assert gate.status == "unreadable"
 
 
+def test_a_point_the_shifted_quad_leaves_out_is_found_across() -> None:
+    """A thin quad the camera's shift leaves the decimal point below: the gate reads
+    2256 (another number of decimals, refused); the line tracked in the quad grown
+    across it reads 225.6."""
+    photos = fixed_camera_photos(5163, 9, start=None)
+    quad = ocr.read_display(photos[0].image).quad
+    assert quad is not None
+    photo = photos[8]
+    assert read_with_profile(photo.image, quad, decimals=None, digits=None).text == "2256"
+    reading = read_with_profile(photo.image, quad, decimals=1)
+    assert (reading.status, reading.text, photo.text) == ("ok", "225.6", "225.6")
+    assert reading.quad != quad
+
+
 def test_a_quad_over_part_of_the_line_never_reads_the_part() -> None:
     """A quad holding only the first digits of the line (the camera turned) gives the
     whole line's value, read in the tracked quad, never the part it holds."""
@@ -83,6 +98,24 @@ def test_a_quad_over_part_of_the_line_never_reads_the_part() -> None:
         reading = read_with_profile(photos[1].image, part, decimals=1)
         assert (reading.status, reading.text) == ("ok", photos[1].text)
         assert reading.quad != part
+
+
+def test_disagreeing_views_are_not_settled_by_the_first_view_alone() -> None:
+    """The gate refuses a line whose views disagree (94.04 in one, the display shows
+    94.84): every digit of the network's guess must then be like the references, not
+    only those it is unsure of; the wrong guess is refused, and the whole profile
+    reading (the tracked line) gives the right value."""
+    photos = fixed_camera_photos(5125, 4, start=None)
+    quad = ocr.read_display(photos[0].image).quad
+    assert quad is not None
+    crops = [LineReference(line_crop(p.image, quad), p.text) for p in photos[:2]]
+    references = ReferencePatches.build(crops)
+    crop = line_crop(photos[3].image, quad)
+    gate = read_line_image(crop, quad)
+    assert (gate.status, gate.reason) == ("unreadable", VIEWS_DISAGREE)
+    assert _adapted(crop, quad, gate, 2, None, references).status == "unreadable"
+    reading = read_with_profile(photos[3].image, quad, decimals=2, references=references)
+    assert (reading.status, reading.text) == ("ok", photos[3].text)
 
 
 def test_wrong_decimals_and_digits_are_refused() -> None:
