@@ -48,6 +48,7 @@ CAPTION_LIMIT = 1024  # Telegram's limit for a photo's caption
 SETUP_PREFIX = "atur"
 SETUP_PATTERN = rf"^{SETUP_PREFIX}:"
 CONFIRM, RETAKE, MOVE = "benar", "ulang", "geser"  # button answers: ``atur:<answer>:<key>``
+FLASH = "kilat"  # a new photo with the flash switched (kept in the profile on "Benar")
 BOX_ANSWERS: dict[str, Move] = {move: move for move in MOVES}  # ``atur:left:<key>``
 _ARROWS: dict[Move, str] = {"left": "⬅️", "up": "⬆️", "down": "⬇️", "right": "➡️"}
 
@@ -74,6 +75,8 @@ _WORDS: dict[str, dict[Lang, str]] = {
     "button_confirm": {"id": "✅ Benar", "en": "✅ Right"},
     "button_retake": {"id": "🔄 Ulang", "en": "🔄 Retake"},
     "button_move": {"id": "🔲 Geser kotak", "en": "🔲 Move the box"},
+    "button_flash_off": {"id": "💡 Tanpa kilat", "en": "💡 Without flash"},
+    "button_flash_on": {"id": "💡 Dengan kilat", "en": "💡 With flash"},
     "button_grow": {"id": "➕ Besar", "en": "➕ Bigger"},
     "button_shrink": {"id": "➖ Kecil", "en": "➖ Smaller"},
     "enrolled": {
@@ -155,10 +158,11 @@ def setup_caption(meter: Meter, shot: SetupShot, lang: Lang, *, moving: bool = F
 
 
 def setup_buttons(
-    key: str, lang: Lang, *, confirm: bool, moving: bool = False
+    key: str, lang: Lang, *, confirm: bool, flash: bool = True, moving: bool = False
 ) -> InlineKeyboardMarkup:
-    """ "Benar" (when there is a reading to confirm), "Ulang" and "Geser kotak"; while
-    moving the box, the arrows, "Besar" and "Kecil" above "Benar" and "Ulang"."""
+    """ "Benar" (when there is a reading to confirm), "Ulang", "Geser kotak" and the
+    flash switched ("Tanpa kilat" for a photo taken with it); while moving the box,
+    the arrows, "Besar" and "Kecil" above "Benar" and "Ulang"."""
 
     def button(label: str, answer: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(label, callback_data=f"{SETUP_PREFIX}:{answer}:{key}")
@@ -166,7 +170,8 @@ def setup_buttons(
     answers = [button(words(lang, "button_confirm"), CONFIRM)] if confirm else []
     answers.append(button(words(lang, "button_retake"), RETAKE))
     if not moving:
-        return InlineKeyboardMarkup([answers, [button(words(lang, "button_move"), MOVE)]])
+        switch = button(words(lang, "button_flash_off" if flash else "button_flash_on"), FLASH)
+        return InlineKeyboardMarkup([answers, [button(words(lang, "button_move"), MOVE), switch]])
     arrows = [button(label, move) for move, label in _ARROWS.items()]
     sizes = [
         button(words(lang, "button_grow"), "grow"),
@@ -193,8 +198,11 @@ def enrol_result(
     )
 
 
-async def take_shot(bot: Bot, state: BotState, chat_id: int, meter: Meter) -> None:
-    """Photograph ``meter`` for its setup and send the overlay with its buttons.
+async def take_shot(
+    bot: Bot, state: BotState, chat_id: int, meter: Meter, flash: bool | None = None
+) -> None:
+    """Photograph ``meter`` for its setup (with the flash as ``flash`` says; default:
+    as its profile says) and send the overlay with its buttons.
 
     Raise ``UnknownMeter`` or ``CameraUnavailable`` (a plain sentence at the door)."""
     setup = state.deps.camera_setup
@@ -205,14 +213,14 @@ async def take_shot(bot: Bot, state: BotState, chat_id: int, meter: Meter) -> No
         await bot.send_chat_action(chat_id=chat_id, action=ChatAction.UPLOAD_PHOTO)
     except TelegramError as err:
         log.debug("chat action for %s failed: %s", chat_id, err)
-    shot = await setup.take(meter.id)
+    shot = await setup.take(meter.id, flash=flash)
     log.info("setup shot of %s: %r %s", meter.id, shot.text, ",".join(shot.problems) or "ok")
     key = state.setups.keep(PendingSetup(chat_id, shot))
     sent = await bot.send_photo(
         chat_id=chat_id,
         photo=shot.overlay_png,
         caption=setup_caption(meter, shot, state.lang),
-        reply_markup=setup_buttons(key, state.lang, confirm=bool(shot.text)),
+        reply_markup=setup_buttons(key, state.lang, confirm=bool(shot.text), flash=shot.flash),
     )
     pending = state.setups.get(key, chat_id)
     if pending is not None:

@@ -23,6 +23,7 @@ from bot.telegram.profile_commands import (
     BOX_ANSWERS,
     CAPTION_LIMIT,
     CONFIRM,
+    FLASH,
     MOVE,
     RETAKE,
     enrol_shot,
@@ -59,8 +60,9 @@ async def koreksi(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def setup_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """On "Benar" enrol the shown reading; on "Ulang" take a new setup photo; on
-    "Geser kotak" or an arrow move the box and redraw the photo."""
+    """On "Benar" enrol the shown reading; on "Ulang" take a new setup photo (on the
+    flash button, with the flash switched); on "Geser kotak" or an arrow move the box
+    and redraw the photo."""
     query = update.callback_query
     chat = update.effective_chat
     if query is None or chat is None:
@@ -77,16 +79,17 @@ async def setup_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         kept.message_id = kept.message_id or _message_id(query)
         await move_box(context.bot, state, key, kept, shown, answer)
         return
-    pending = state.setups.take(key, chat.id) if answer in (CONFIRM, RETAKE) else None
+    pending = state.setups.take(key, chat.id) if answer in (CONFIRM, RETAKE, FLASH) else None
     meter = state.meter(pending.shot.meter_id) if pending is not None else None
     if pending is None or meter is None:
         await _edit_caption(query, words(state.lang, "setup_expired"))
         return
     caption = setup_caption(meter, pending.shot, state.lang)
-    if answer == RETAKE:
+    if answer in (RETAKE, FLASH):
         await _edit_caption(query, caption)  # the old buttons go
+        flash = not pending.shot.flash if answer == FLASH else pending.shot.flash
         try:
-            await take_shot(context.bot, state, chat.id, meter)
+            await take_shot(context.bot, state, chat.id, meter, flash)
         except TokenmeterError as err:
             log.info("telegram setup retake refused: %s", err.code)
             await context.bot.send_message(chat_id=chat.id, text=error_sentence(err, state.lang))
@@ -94,7 +97,8 @@ async def setup_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     stored, result = await enrol_shot(state, meter, pending.shot, None)
     markup = None
     if not stored:  # still answerable: a typed value, or "Ulang"
-        markup = setup_buttons(state.setups.keep(pending), state.lang, confirm=False)
+        new_key = state.setups.keep(pending)
+        markup = setup_buttons(new_key, state.lang, confirm=False, flash=pending.shot.flash)
     await _edit_caption(query, f"{caption}\n\n{result}", markup)
 
 

@@ -45,7 +45,9 @@ async def test_atur_sends_the_overlay_and_benar_enrols(bot: Bot) -> None:
     assert (
         photo.text.startswith("Rumah · pengaturan kamera") and "Terbaca: 120,00 kWh" in photo.text
     )
-    assert [b["text"] for b in buttons(photo)] == ["✅ Benar", "🔄 Ulang", "🔲 Geser kotak"]
+    assert [b["text"] for b in buttons(photo)] == [
+        "✅ Benar", "🔄 Ulang", "🔲 Geser kotak", "💡 Tanpa kilat"
+    ]  # fmt: skip
     assert references(bot) == []
 
     bot.api.press(OWNER, photo.message_id, buttons(photo)[0]["callback_data"])
@@ -90,7 +92,7 @@ async def test_ulang_takes_a_new_photo(bot: Bot) -> None:
     bot.api.press(OWNER, photo.message_id, buttons(photo)[1]["callback_data"])
     assert await bot.api.until(lambda: len(bot.api.calls_of("sendPhoto", OWNER)) == 2)
     again = bot.api.calls_of("sendPhoto", OWNER)[-1]
-    assert "Terbaca: 120,00 kWh" in again.text and len(buttons(again)) == 3
+    assert "Terbaca: 120,00 kWh" in again.text and len(buttons(again)) == 4
     assert "reply_markup" not in bot.api.message(OWNER, photo.message_id)
 
 
@@ -164,6 +166,26 @@ def _button(message: dict[str, Any], label: str) -> str:
     return str(data)
 
 
+async def test_the_flash_button_retakes_without_flash_and_benar_keeps_it(bot: Bot) -> None:
+    """ "Tanpa kilat" takes a new photo without the flash (its button now offers it
+    back); "Benar" under it stores the profile with the flash off, so every check of
+    the meter photographs without it."""
+    photo = await setup_photo(bot)
+    bot.api.press(
+        OWNER, photo.message_id, _button(bot.api.message(OWNER, photo.message_id), "💡 Tanpa kilat")
+    )
+    assert await bot.api.until(lambda: len(bot.api.calls_of("sendPhoto", OWNER)) == 2)
+    dark = bot.api.calls_of("sendPhoto", OWNER)[-1]
+    assert [b["text"] for b in buttons(dark)][-1] == "💡 Dengan kilat"
+    assert "reply_markup" not in bot.api.message(OWNER, photo.message_id)
+    bot.api.press(OWNER, dark.message_id, buttons(dark)[0]["callback_data"])
+    assert await bot.api.until(
+        lambda: "Disimpan" in bot.api.message(OWNER, dark.message_id).get("caption", "")
+    )
+    profile = bot.core.store.get_profile("rumah")
+    assert profile is not None and profile.flash is False
+
+
 async def test_a_dark_frame_gets_the_sentence_and_only_ulang(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -179,7 +201,7 @@ async def test_a_dark_frame_gets_the_sentence_and_only_ulang(
     photo = await setup_photo(bot)
     assert problem_sentence("too_dark", "id") in photo.text
     assert "tidak terbaca" in photo.text
-    assert [b["text"] for b in buttons(photo)] == ["🔄 Ulang", "🔲 Geser kotak"]
+    assert [b["text"] for b in buttons(photo)] == ["🔄 Ulang", "🔲 Geser kotak", "💡 Tanpa kilat"]
     (refused,) = await bot.command(OWNER, "120,00")  # a typed value cannot help either
     assert refused.text.startswith("❌ Belum disimpan.")
     moving = await press(bot, photo.message_id, "🔲 Geser kotak", 1)  # a box to start from
@@ -237,7 +259,9 @@ async def test_setup_in_english(english_bot: Bot) -> None:
     """/setup speaks English and lists the commands in /help."""
     photo = await setup_photo(english_bot, "/setup")
     assert "Read: 120.00 kWh" in photo.text
-    assert [b["text"] for b in buttons(photo)] == ["✅ Right", "🔄 Retake", "🔲 Move the box"]
+    assert [b["text"] for b in buttons(photo)] == [
+        "✅ Right", "🔄 Retake", "🔲 Move the box", "💡 Without flash"
+    ]  # fmt: skip
     (stored,) = await english_bot.command(OWNER, "120.00")
     assert stored.text.startswith("✅ Stored: 120.00 kWh")
     (help_text,) = await english_bot.command(OWNER, "/help")
