@@ -78,12 +78,13 @@ def _dev_photo(seed: int, index: int, text: str) -> tuple[np.ndarray, tuple[floa
 
 
 def test_a_deeply_notched_window_is_found_with_the_loose_limits() -> None:
-    """An LCD whose first digit and indicator touch its frame: its outline fills only
-    0.41 of its box (its hull 0.98), under NOTCHED, so only the reader's second pass,
-    with LOOSE_NOTCHED, finds it (seed 79's photo 440)."""
+    """An LCD whose first digit and indicator touch its frame (seed 79's photo 440):
+    the reader's second pass, with LOOSE_NOTCHED, finds its window. (Whether the
+    first pass finds it too depends on the OpenCV release's contour tracing: with
+    OpenCV 4 its outline filled only 0.41 of its box, under NOTCHED.)"""
     image, centre = _dev_photo(79, 440, "65690.7")
-    assert not any(_inside(q, centre) for q in find_windows(image, 4))
     assert any(_inside(q, centre) for q in find_windows(image, 4, LOOSE_NOTCHED))
+    assert read_display(image).value == 65690.7
 
 
 def test_a_window_inside_a_meter_body_is_found_within_it() -> None:
