@@ -134,16 +134,18 @@ def _random_negative_quad(
     return np.array([[x0, y0], [x0 + w, y0], [x0 + w, y0 + h], [x0, y0 + h]], np.float32)
 
 
-def make_samples(args: tuple[int, int, str]) -> tuple[np.ndarray, list[str]]:
-    """``count`` samples of one kind ("hard", "crop", "photo") from one seed."""
-    seed, count, kind = args
+def raw_samples(
+    seed: int, count: int, kind: str, cuts: int = 3
+) -> tuple[list[np.ndarray], list[str]]:
+    """``count`` BGR training lines of one kind ("hard", "crop", "photo") from one seed;
+    a rendered photo gives ``cuts`` jittered cuts of its line, its window and a negative."""
     rng = np.random.default_rng(seed)
-    inputs: list[np.ndarray] = []
+    images: list[np.ndarray] = []
     labels: list[str] = []
     while len(labels) < count:
         if kind == "hard":
             image, label = line_sample(rng)
-            inputs.append(prepare(image)[0, 0])
+            images.append(image)
             labels.append(label)
             continue
         render_seed = int(rng.integers(0, 2**31))
@@ -151,31 +153,38 @@ def make_samples(args: tuple[int, int, str]) -> tuple[np.ndarray, list[str]]:
         text = random_text(rng, style.positions, style.decimals)
         if kind == "crop":
             photo = render_crop(text, style, seed=render_seed)
-            inputs.append(prepare(_augment(photo.image, rng))[0, 0])
+            images.append(_augment(photo.image, rng))
             labels.append(photo.shown.replace(" ", ""))
             continue
         if rng.random() < 0.04:
             neg_kind = str(rng.choice(["dark", "blank_lcd", "wall"]))
             image = render_negative(neg_kind, seed=render_seed)  # type: ignore[arg-type]
             quad = _random_negative_quad(image, np.zeros((4, 2), np.float32) - 1000, rng)
-            inputs.append(prepare(_augment(_cut(image, quad, 40), rng))[0, 0])
+            images.append(_augment(_cut(image, quad, 40), rng))
             labels.append("")
             continue
         photo = render_photo(text, style, seed=render_seed)
         truth = np.array(photo.quad, np.float32)
-        for _ in range(3):
+        for _ in range(cuts):
             crop = _cut(photo.image, _jittered_quad(truth, rng), int(rng.integers(24, 64)))
-            inputs.append(prepare(_augment(crop, rng))[0, 0])
+            images.append(_augment(crop, rng))
             labels.append(photo.shown.replace(" ", ""))
         if photo.lcd_quad is not None:  # the whole window: indicators, "kWh", bezel
             window = _jittered_quad(np.array(photo.lcd_quad, np.float32), rng, window=True)
             crop = _cut(photo.image, window, int(rng.integers(24, 64)))
-            inputs.append(prepare(_augment(crop, rng))[0, 0])
+            images.append(_augment(crop, rng))
             labels.append(photo.shown.replace(" ", ""))
         quad = _random_negative_quad(photo.image, truth, rng)
-        inputs.append(prepare(_augment(_cut(photo.image, quad, 40), rng))[0, 0])
+        images.append(_augment(_cut(photo.image, quad, 40), rng))
         labels.append("")
-    return np.stack(inputs[:count]).astype(np.float16), labels[:count]
+    return images[:count], labels[:count]
+
+
+def make_samples(args: tuple[int, int, str]) -> tuple[np.ndarray, list[str]]:
+    """``count`` samples of one kind from one seed, as network inputs (float16)."""
+    seed, count, kind = args
+    images, labels = raw_samples(seed, count, kind)
+    return np.stack([prepare(i)[0, 0] for i in images]).astype(np.float16), labels
 
 
 def build_dataset(total: int, seed: int, workers: int) -> tuple[np.ndarray, list[str]]:

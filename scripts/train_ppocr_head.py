@@ -37,11 +37,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 import real_line_data  # noqa: E402
 import train_ocr_line_model as tol  # noqa: E402
-from ocr_line_data import line_sample, random_text  # noqa: E402
+from ocr_line_data import line_sample  # noqa: E402
 
 from ocr.line_model import ALPHABET  # noqa: E402
-from tokenmeter.sim.render import render_crop, render_negative, render_photo  # noqa: E402
-from tokenmeter.sim.render_style import random_style  # noqa: E402
 
 HEIGHT = 48
 WIDTH = 320
@@ -82,48 +80,9 @@ def prepare(image: np.ndarray) -> np.ndarray:
 
 
 def rendered(args: tuple[int, int, str]) -> tuple[list[np.ndarray], list[str]]:
-    """Raw BGR training lines of one kind, as ``train_ocr_line_model.make_samples`` draws them."""
+    """Raw BGR training lines of one kind (two cuts per rendered photo)."""
     seed, count, kind = args
-    rng = np.random.default_rng(seed)
-    images: list[np.ndarray] = []
-    labels: list[str] = []
-    while len(labels) < count:
-        if kind == "hard":
-            image, label = line_sample(rng)
-            images.append(image)
-            labels.append(label)
-            continue
-        render_seed = int(rng.integers(0, 2**31))
-        style = random_style(np.random.default_rng(render_seed))
-        text = random_text(rng, style.positions, style.decimals)
-        if kind == "crop":
-            photo = render_crop(text, style, seed=render_seed)
-            images.append(tol._augment(photo.image, rng))
-            labels.append(photo.shown.replace(" ", ""))
-            continue
-        if rng.random() < 0.04:
-            neg_kind = str(rng.choice(["dark", "blank_lcd", "wall"]))
-            image = render_negative(neg_kind, seed=render_seed)  # type: ignore[arg-type]
-            quad = tol._random_negative_quad(image, np.zeros((4, 2), np.float32) - 1000, rng)
-            images.append(tol._augment(tol._cut(image, quad, 40), rng))
-            labels.append("")
-            continue
-        photo = render_photo(text, style, seed=render_seed)
-        truth = np.array(photo.quad, np.float32)
-        for _ in range(2):
-            height = int(rng.integers(24, 64))
-            crop = tol._cut(photo.image, tol._jittered_quad(truth, rng), height)
-            images.append(tol._augment(crop, rng))
-            labels.append(photo.shown.replace(" ", ""))
-        if photo.lcd_quad is not None:
-            window = tol._jittered_quad(np.array(photo.lcd_quad, np.float32), rng, window=True)
-            crop = tol._cut(photo.image, window, int(rng.integers(24, 64)))
-            images.append(tol._augment(crop, rng))
-            labels.append(photo.shown.replace(" ", ""))
-        quad = tol._random_negative_quad(photo.image, truth, rng)
-        images.append(tol._augment(tol._cut(photo.image, quad, 40), rng))
-        labels.append("")
-    return images[:count], labels[:count]
+    return tol.raw_samples(seed, count, kind, cuts=2)
 
 
 def real(args: tuple[int, int]) -> tuple[list[np.ndarray], list[str]]:
