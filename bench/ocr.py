@@ -268,7 +268,8 @@ def run(engine: Engine, samples: list[Sample]) -> Tally:
 
 
 def machine() -> str:
-    """CPU model and core count of this machine."""
+    """CPU model and core count of this machine, and the libraries the reader runs on
+    (its figures move a little between OpenCV releases)."""
     model = platform.processor() or "unknown CPU"
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
@@ -276,7 +277,10 @@ def machine() -> str:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return (
+        f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"OpenCV {cv2.__version__}, NumPy {np.__version__}"
+    )
 
 
 def _format_table(name: str, results: dict[str, dict[str, Any]]) -> str:
