@@ -19,7 +19,8 @@ from tokenmeter.access import (
     PersonConfig,
     file_people,
 )
-from tokenmeter.config import Config, config_problems, setup_problems
+from tokenmeter.config import Config, config_problems
+from tokenmeter.config_setup import setup_problems
 from tokenmeter.domain import Meter
 from tokenmeter.store.sqlite import SqliteStore
 

@@ -21,7 +21,8 @@ from tokenmeter.commands.common import (
     source_line,
     user_errors,
 )
-from tokenmeter.config import Config, find_config_file, load_config, setup_problems
+from tokenmeter.config import Config, find_config_file, load_config
+from tokenmeter.config_setup import setup_problems
 from tokenmeter.domain import Reading, Schedule
 from tokenmeter.errors import ConfigError, UnknownMeter
 from tokenmeter.store.base import Store

@@ -34,7 +34,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from tokenmeter.access import Person
-from tokenmeter.config import credentials_problem
+from tokenmeter.config_setup import credentials_problem
 from tokenmeter.domain import DeviceStatus, Meter, Reading, Schedule, TopUp, TopUpStatus
 from tokenmeter.errors import CredentialsInvalid, StoreUnavailable
 from tokenmeter.profile import MeterProfile, ProfileError, profile_from_dict, profile_to_dict
