@@ -39,7 +39,7 @@ import real_line_data  # noqa: E402
 import train_ocr_line_model as tol  # noqa: E402
 from ocr_line_data import line_sample  # noqa: E402
 
-from ocr.line_model import ALPHABET  # noqa: E402
+from ocr.line_model import ALPHABET, decode  # noqa: E402
 
 HEIGHT = 48
 WIDTH = 320
@@ -113,7 +113,7 @@ def features(path: Path, images: list[np.ndarray], workers: int) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def dataset(cache: Path, build: Any, workers: int) -> tuple[np.ndarray, list[str]]:
+def dataset(cache: Path, build: Any) -> tuple[np.ndarray, list[str]]:
     if cache.is_file():
         data = np.load(cache)
         return data["x"], [str(s) for s in data["y"]]
@@ -171,21 +171,6 @@ def _head(torch: Any, hidden: int, stage: bool) -> Any:
     return Stage() if stage else Sequence()
 
 
-def _greedy(probs: np.ndarray) -> tuple[str, float]:
-    best = probs.argmax(1)
-    chars: list[str] = []
-    confs: list[float] = []
-    previous = 0
-    for t, cls in enumerate(best.tolist()):
-        if cls != previous and cls != 0:
-            chars.append(ALPHABET[cls - 1])
-            confs.append(float(probs[t, cls]))
-        elif cls == previous and cls != 0:
-            confs[-1] = max(confs[-1], float(probs[t, cls]))
-        previous = cls
-    return "".join(chars), min(confs, default=0.0)
-
-
 def evaluate(torch: Any, head: Any, x: np.ndarray, y: list[str]) -> str:
     from ocr.reader import NUMBER, displayed_text
 
@@ -204,7 +189,8 @@ def evaluate(torch: Any, head: Any, x: np.ndarray, y: list[str]) -> str:
     raw = 0
     gated = {c: [0, 0] for c in (0.9, 0.98)}
     for p, lab in zip(probs, y, strict=True):
-        text, conf = _greedy(p)
+        guess = decode(p)
+        text, conf = guess.text, min(guess.char_confidences, default=0.0)
         shown = displayed_text(text) if NUMBER.match(text) else ""
         truth = displayed_text(lab) if lab else ""
         raw += bool(truth) and shown == truth
@@ -353,12 +339,12 @@ def main() -> None:
 
     stem = args.out.with_suffix("")
     stem = stem.with_name(stem.name + ("_stage" if args.stage else ""))
-    xr, yr = dataset(Path(f"{stem}_rendered_{args.seed}_{args.rendered}.npz"), build_rendered, w)
+    xr, yr = dataset(Path(f"{stem}_rendered_{args.seed}_{args.rendered}.npz"), build_rendered)
     print(f"rendered features {xr.shape} ({time.time() - t0:.0f} s)", flush=True)
-    xq, yq = dataset(Path(f"{stem}_real_{args.seed}_{args.real}.npz"), build_real, w)
+    xq, yq = dataset(Path(f"{stem}_real_{args.seed}_{args.real}.npz"), build_real)
     print(f"real features {xq.shape} ({time.time() - t0:.0f} s)", flush=True)
-    xh, yh = dataset(Path(f"{stem}_held4242.npz"), build_held, w)
-    xd, yd = dataset(Path(f"{stem}_hard4242.npz"), build_hard, w)
+    xh, yh = dataset(Path(f"{stem}_held4242.npz"), build_held)
+    xd, yd = dataset(Path(f"{stem}_hard4242.npz"), build_hard)
     print(f"validation features ({time.time() - t0:.0f} s)", flush=True)
     head = train(
         np.concatenate([xr, xq]), yr + yq, {"held-out real": (xh, yh), "hard": (xd, yd)}, args
