@@ -197,7 +197,6 @@ class AccessBook:
         self._refresh_s = refresh_s
         self._clock = clock
         self._lock = threading.Lock()
-        self._stored: list[Person] = []
         self._loaded_at: float | None = None
         self._access = Access.merge(self.base, [])
 
@@ -213,61 +212,69 @@ class AccessBook:
         )
 
     def load(self) -> Access:
-        """Read the stored people again and merge them with the file's."""
+        """Read the stored people again and merge them with the file's. A store that is
+        away is tried again only after ``refresh_s``, not on every update."""
         if self._store is None:
             return self._access
         try:
             stored = self._store.list_people()
         except Exception as err:  # the store is away: nobody gains or loses access by it
             log.warning("people not read from the store (%r); the last known are used", err)
-            return self._access
+            with self._lock:
+                self._loaded_at = self._clock()
+                return self._access
         with self._lock:
-            self._stored = stored
-            self._loaded_at = self._clock()
-            self._access = Access.merge(self.base, stored)
-            return self._access
+            return self._merge(stored)
 
     def refreshed(self) -> Access:
         """The access, read again first when it is older than ``refresh_s``."""
         return self.load() if self.stale else self._access
 
-    def stored(self) -> list[Person]:
-        """The people ``/akses`` added (as last read)."""
-        return list(self._stored)
+    def _merge(self, stored: list[Person]) -> Access:
+        """Take ``stored`` as the store's people (the caller holds the lock)."""
+        self._loaded_at = self._clock()
+        self._access = Access.merge(self.base, stored)
+        return self._access
 
     def grant(self, chat_id: int, meter_id: str, name: str = "") -> Person:
-        """Let a chat see and top up a meter, as a tenant (stored). Refused for an owner."""
+        """Let a chat see and top up a meter, as a tenant (stored). Refused for an owner.
+        One change at a time: the stored people are read, changed and written under the
+        lock, so two quick ``/akses`` for one chat cannot lose a meter."""
         store = self._require_store()
-        self.load()
-        if self._access.is_owner(chat_id):
-            raise AccessRefused("owner", chat_id=chat_id)
-        known = next((p for p in store.list_people() if p.chat_id == chat_id), None)
-        meters = (known.meters if known else frozenset()) | {meter_id}
-        person = Person(chat_id, TENANT, meters, name or (known.name if known else ""), "store")
-        store.put_person(person)
-        self.load()
-        return person
+        with self._lock:
+            stored = store.list_people()
+            if Access.merge(self.base, stored).is_owner(chat_id):
+                raise AccessRefused("owner", chat_id=chat_id)
+            known = next((p for p in stored if p.chat_id == chat_id), None)
+            meters = (known.meters if known else frozenset()) | {meter_id}
+            person = Person(chat_id, TENANT, meters, name or (known.name if known else ""), "store")
+            store.put_person(person)
+            self._merge([p for p in stored if p.chat_id != chat_id] + [person])
+            return person
 
     def revoke(self, chat_id: int, meter_id: str | None = None) -> Person | None:
         """Take back a meter (None: every meter) that ``/akses`` gave a chat; the person
         left in the store, or None when nothing stored is left. Refused when only the
         file gives it (``in_file``) or nothing does (``not_found``)."""
         store = self._require_store()
-        self.load()
-        known = next((p for p in store.list_people() if p.chat_id == chat_id), None)
-        from_file = [p for p in self.base if p.chat_id == chat_id]
-        in_file = any(p.is_owner or meter_id is None or meter_id in p.meters for p in from_file)
-        if known is None or (meter_id is not None and meter_id not in known.meters):
-            raise AccessRefused("in_file" if in_file else "not_found", chat_id=chat_id)
-        left = frozenset() if meter_id is None else known.meters - {meter_id}
-        if left:
-            person: Person | None = replace(known, meters=left)
-            store.put_person(replace(known, meters=left))
-        else:
-            person = None
-            store.remove_person(chat_id)
-        self.load()
-        return person
+        with self._lock:
+            stored = store.list_people()
+            known = next((p for p in stored if p.chat_id == chat_id), None)
+            from_file = [p for p in self.base if p.chat_id == chat_id]
+            in_file = any(p.is_owner or meter_id is None or meter_id in p.meters for p in from_file)
+            if known is None or (meter_id is not None and meter_id not in known.meters):
+                raise AccessRefused("in_file" if in_file else "not_found", chat_id=chat_id)
+            left = frozenset() if meter_id is None else known.meters - {meter_id}
+            others = [p for p in stored if p.chat_id != chat_id]
+            person: Person | None = None
+            if left:
+                person = replace(known, meters=left)
+                store.put_person(person)
+                others.append(person)
+            else:
+                store.remove_person(chat_id)
+            self._merge(others)
+            return person
 
     def _require_store(self) -> Store:
         if self._store is None:

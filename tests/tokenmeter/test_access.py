@@ -121,6 +121,38 @@ def test_the_book_reads_the_store_again_when_stale(store: SqliteStore) -> None:
     assert book.refreshed().can_use(TENANT_2, "kamar2")
 
 
+class AwayStore(SqliteStore):
+    """A real SQLite store whose people cannot be read (the store is away)."""
+
+    def list_people(self) -> list[Person]:
+        raise ConnectionError("store away")
+
+
+def test_a_store_that_is_away_is_tried_again_only_after_refresh_s(tmp_path: Path) -> None:
+    """The last known access stays, and the store is not asked on every update."""
+    now = [0.0]
+    away = AwayStore(tmp_path / "away.db")
+    try:
+        book = AccessBook(base(), away, refresh_s=30, clock=lambda: now[0])
+        assert book.refreshed().can_use(TENANT_1, "kamar1")
+        now[0] = 10.0
+        assert not book.stale
+        now[0] = 31.0
+        assert book.stale
+    finally:
+        away.close()
+
+
+def test_two_grants_for_one_chat_keep_both_meters(store: SqliteStore) -> None:
+    """Each grant reads, changes and writes the stored people in one step."""
+    book = AccessBook(base(), store)
+    book.grant(TENANT_2, "kamar2")
+    book.grant(TENANT_2, "kamar3")
+    (kept,) = [p for p in store.list_people() if p.chat_id == TENANT_2]
+    assert kept.meters == {"kamar2", "kamar3"}
+    assert book.current.can_use(TENANT_2, "kamar3")
+
+
 def test_people_problems_in_the_file() -> None:
     """config check: a tenant without meters, an owner with meters, a chat twice, a
     tenant that allowed_chats makes an owner, and an unknown meter, each with its path."""
