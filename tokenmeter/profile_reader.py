@@ -85,6 +85,12 @@ class Enrolled:
     seen: str  # the reader's text for the photo ("" when only the raw guess matched)
 
 
+def read_in_quad(image: Image, quad: Quad) -> Reading:
+    """The reader's gate on the line inside ``quad``, cut as profiles cut it (what
+    enrolment compares with the owner's value, and camera setup shows)."""
+    return read_line_image(line_crop(image, quad), quad)
+
+
 def enrol(
     profile: MeterProfile,
     image: Image,

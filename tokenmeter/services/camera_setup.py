@@ -26,7 +26,7 @@ import ocr
 from ocr.aiming import Problem, draw_overlay, photo_problems
 from ocr.reading import Image, Quad
 from tokenmeter.profile import MIN_QUAD_AREA, flash_of, quad_area, quad_fits
-from tokenmeter.profile_reader import BOX_OUTSIDE, Enrolled, EnrolRefused
+from tokenmeter.profile_reader import BOX_OUTSIDE, Enrolled, EnrolRefused, read_in_quad
 from tokenmeter.services.check import CheckService
 from tokenmeter.texts import Lang
 
@@ -169,7 +169,8 @@ def analyse(
     height, width = image.shape[:2]
     if roi is not None and not quad_fits(roi, width, height):
         raise EnrolRefused(BOX_OUTSIDE, f"{width}x{height}")
-    reading = ocr.read_display(image, roi=roi)
+    # a given box is read as enrolment will read it, so "Benar" keeps what is shown
+    reading = ocr.read_display(image) if roi is None else read_in_quad(image, roi)
     quad = roi or reading.quad
     problems = tuple(photo_problems(image, quad))
     label = reading.text if reading.status == "ok" else "?"
