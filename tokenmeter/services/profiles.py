@@ -98,6 +98,7 @@ class ProfileService:
         self.config = config
         self.store = store
         self.learn_every = learn_every
+        self._learning: set[asyncio.Task[int]] = set()  # top-ups being learned from
         self._readers: dict[tuple[object, ...], ProfileReader] = {}
         self._lock = threading.Lock()  # one read-modify-write of a stored profile at a time
 
@@ -170,9 +171,13 @@ class ProfileService:
         return not learned or reading.ts - max(learned) >= self.learn_every
 
     async def notify(self, event: Event) -> None:
-        """Learn from a top-up once it is confirmed (the service's event bus)."""
+        """Learn from a top-up once it is confirmed (the service's event bus), in the
+        background: the bus waits for its notifiers, and the top-up must not wait for
+        photos to be read and a profile written."""
         if isinstance(event, TopUpChanged) and event.topup.status is TopUpStatus.CONFIRMED:
-            await asyncio.to_thread(self.learn_topup, event.topup)
+            task = asyncio.create_task(asyncio.to_thread(self.learn_topup, event.topup))
+            self._learning.add(task)
+            task.add_done_callback(self._learning.discard)
 
     def learn_topup(self, topup: TopUp) -> int:
         """Add the photos of a confirmed top-up's readings before and after as ``learned``

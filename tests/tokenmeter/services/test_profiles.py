@@ -15,7 +15,7 @@ import ocr
 from ocr.adapt import ENGINE
 from ocr.reading import Image
 from tests.ocr.fixed_camera import fixed_camera_photos
-from tests.tokenmeter.services.simkit import sim_config
+from tests.tokenmeter.services.simkit import eventually, sim_config
 from tokenmeter.devices.camera import CameraClient
 from tokenmeter.domain import (
     Meter,
@@ -279,11 +279,8 @@ async def test_a_confirmed_top_up_teaches_its_before_and_after(rig: Rig) -> None
     await rig.service.bus.publish(_topup(TopUpStatus.UNCONFIRMED, before, after))
     assert [r.source for r in _references(rig)] == ["enrol"]
     await rig.service.bus.publish(_topup(TopUpStatus.CONFIRMED, before, after))
-    assert [(r.source, r.text) for r in _references(rig)] == [
-        ("enrol", "150.00"),
-        ("learned", "147.17"),
-        ("learned", "180.00"),
-    ]
+    learned = [("enrol", "150.00"), ("learned", "147.17"), ("learned", "180.00")]
+    assert await eventually(lambda: [(r.source, r.text) for r in _references(rig)] == learned)
     assert rig.profiles.learn_topup(_topup(TopUpStatus.CONFIRMED, before, after).topup) == 0
 
 
