@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 from tokenmeter.access import PersonConfig, people_problems
 from tokenmeter.config_problem import (
     FILE_KEY,
+    METER_ID_PATTERN,
     ConfigProblem,
     validation_problems,
 )
@@ -189,7 +190,7 @@ class ServiceConfig(Section):
 
 
 class MeterConfig(Section):
-    id: str = Field(..., pattern=r"^[A-Za-z0-9_-]{1,40}$", description="Meter id used in topics.")
+    id: str = Field(..., pattern=METER_ID_PATTERN, description="Meter id used in topics.")
     name: str = Field("", description="Display name; defaults to the id.")
     camera_url: str = Field("sim:", description="ESP32-CAM snapshot URL, or 'sim:'.")
     timezone: str = Field("Asia/Jakarta", description="IANA timezone for the schedule.")

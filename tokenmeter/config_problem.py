@@ -14,6 +14,8 @@ from pydantic import ValidationError
 
 UNKNOWN_KEY = "unknown key"
 FILE_KEY = "(file)"
+METER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
+"""What a meter id may be (it is used in MQTT topics and store paths)."""
 """The key of a problem with the file itself (missing, not TOML)."""
 
 

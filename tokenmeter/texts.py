@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from tokenmeter.config_problem import FILE_KEY, METER_ID_PATTERN
 from tokenmeter.errors import (
     CameraUnavailable,
     CredentialsInvalid,
@@ -333,7 +334,6 @@ _CONFIG_PROBLEM_ALIASES = {
     "dict_type": "model_type",
     "model_attributes_type": "model_type",
 }
-METER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
 """The pattern of a meter id (``MeterConfig.id``)."""
 _TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -378,7 +378,7 @@ def config_problem_text(problem: tuple[str, str], lang: Lang = "id") -> str:
 def config_problem_line(problem: tuple[str, str], lang: Lang = "id") -> str:
     """``key: what is wrong`` (a problem with the file itself: only what is wrong)."""
     text = config_problem_text(problem, lang)
-    return text if problem[0] == "(file)" else f"{problem[0]}: {text}"
+    return text if problem[0] == FILE_KEY else f"{problem[0]}: {text}"
 
 
 def config_problems_text(problems: list[tuple[str, str]], lang: Lang = "id") -> str:
