@@ -92,12 +92,10 @@ def file_people(allowed_chats: Iterable[int], people: Iterable[PersonConfig]) ->
 
 
 def people_problems(
-    allowed_chats: Sequence[int], people: Sequence[PersonConfig], meter_ids: Iterable[str]
+    allowed_chats: Sequence[int], people: Sequence[PersonConfig]
 ) -> list[tuple[str, str]]:
     """``(key path, message)`` for ``[[people]]`` entries that cannot be meant: a chat
-    listed twice, a tenant that is also in ``telegram.allowed_chats`` (an owner), a meter
-    id that is not a meter."""
-    known = set(meter_ids)
+    listed twice, a tenant that is also in ``telegram.allowed_chats`` (an owner)."""
     problems: list[tuple[str, str]] = []
     seen: set[int] = set()
     for index, person in enumerate(people):
@@ -113,15 +111,24 @@ def people_problems(
                     "owner; remove it there to make it a tenant",
                 )
             )
-        for meter_id in person.meters:
-            if meter_id not in known:
-                problems.append(
-                    (
-                        f"{path}.meters",
-                        f"{meter_id!r} is not a meter (known: {', '.join(sorted(known))})",
-                    )
-                )
     return problems
+
+
+def people_meter_problems(
+    people: Sequence[PersonConfig], meter_ids: Iterable[str]
+) -> list[tuple[str, str]]:
+    """``(key path, message)`` for each meter of ``[[people]]`` that is not a meter
+    (``meter_ids``: the file's and the store's; so checked with the store at hand)."""
+    known = set(meter_ids)
+    return [
+        (
+            f"people.{index}.meters",
+            f"{meter_id!r} is not a meter (known: {', '.join(sorted(known))})",
+        )
+        for index, person in enumerate(people)
+        for meter_id in person.meters
+        if meter_id not in known
+    ]
 
 
 @dataclass(frozen=True)

@@ -364,11 +364,8 @@ def config_problems(data: Mapping[str, object]) -> list[tuple[str, str]]:
     url_problem = _firebase_url_problem(config.store.firebase_url)
     if url_problem:
         problems.append(ConfigProblem("store.firebase_url", url_problem, "firebase_url"))
-    problems += [
-        (path, message)
-        for path, message in people_problems(config.telegram.allowed_chats, config.people, ())
-        if not path.endswith(".meters")  # meters may be kept in the store: setup_problems
-    ]
+    # meters may be kept in the store: setup_problems checks the people's meters
+    problems += people_problems(config.telegram.allowed_chats, config.people)
     return problems
 
 

@@ -10,7 +10,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tokenmeter.access import people_problems
+from tokenmeter.access import people_meter_problems
 from tokenmeter.config import ENV_BLYNK_TOKEN, Config
 from tokenmeter.config_problem import ConfigProblem, system_data_problems
 
@@ -55,13 +55,7 @@ def setup_problems(
             )
         )
     meter_ids = {meter.id for meter in config.meters} | set(known_meters)
-    problems += [
-        (path, message)
-        for path, message in people_problems(
-            config.telegram.allowed_chats, config.people, meter_ids
-        )
-        if path.endswith(".meters")
-    ]
+    problems += people_meter_problems(config.people, meter_ids)
     if blynk.meter and blynk.meter not in meter_ids:
         known = ", ".join(sorted(meter_ids))
         problems.append(
