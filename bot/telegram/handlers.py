@@ -189,11 +189,8 @@ async def route(
     args = list(context.args or []) if args is None else list(args)
     visible = state.visible_indices(call.chat_id)
     meter = state.meter(args[0]) if args else None
-    if meter is not None and not state.can_use(call.chat_id, meter.id):
-        await run(call, command, meter, args[1:])  # refused there, with the reason
-        return
     found = None  # a name search: "/cektoken kamar 1" offers the meters named so
-    if meter is not None:
+    if meter is not None:  # one the chat may not use is refused by run, with the reason
         args = args[1:]
     elif len(visible) == 1:
         meter = state.meters[visible[0]]
