@@ -56,7 +56,10 @@ from ocr.reader import (
     WIDEN,
     display_test,
     displayed_text,
+    is_sure,
     read_line_image,
+    shown_text,
+    widened,
 )
 from ocr.reading import DigitBox, Image, Quad, Reading
 
@@ -182,25 +185,11 @@ def line_crop(image: Image, quad: Quad) -> Image:
     return rectify(image, quad, LINE_HEIGHT)
 
 
-def widened(quad: Quad, factor: float = WIDEN, across: float = 0.0) -> Quad:
-    """``quad`` grown along its line by ``factor`` of its height on each side, and
-    across it (above and below) by ``across`` of its height."""
-    tl, tr, br, bl = (np.array(p, np.float64) for p in quad)
-    height = float(np.linalg.norm(bl - tl))
-    along = (tr - tl) / max(1e-6, float(np.linalg.norm(tr - tl)))
-    down = (bl - tl) / max(1e-6, height)
-    grow, lift = factor * height * along, across * height * down
-    points = (tl - grow - lift, tr + grow - lift, br + grow + lift, bl - grow + lift)
-    return tuple((float(p[0]), float(p[1])) for p in points)  # type: ignore[return-value]
-
-
 def _whole_line(image: Image, quad: Quad, reading: Reading) -> bool:
     """Whether the line widened by ``WIDEN`` reads surely as ``reading``, character for
     character: the tracked quad holds the whole line, not a part of it."""
     wide = read_line(line_crop(image, widened(quad)))
-    shown = "".join(d.char + ("." if d.point_after else "") for d in reading.digits)
-    confidences = wide.char_confidences
-    return wide.text == shown and bool(confidences) and min(confidences) >= MIN_CHAR_CONFIDENCE
+    return wide.text == shown_text(reading) and is_sure(wide)
 
 
 def _gate(image: Image, quad: Quad, decimals: int | None, digits: int | None) -> Reading:

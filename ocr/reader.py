@@ -93,12 +93,12 @@ def _other_views(crop: Image, guess: LineGuess) -> list[Image]:
     strokes (a plain frame instead turns a bezel line into a "1")."""
     h, w = crop.shape[:2]
     side = max(2, round(SIDE_PAD * h))
-    widened = cv2.copyMakeBorder(crop, 0, 0, side, side, cv2.BORDER_REPLICATE)
+    wide_view = cv2.copyMakeBorder(crop, 0, 0, side, side, cv2.BORDER_REPLICATE)
     pitch = digit_pitch(guess)
     low, high = SCALE_RANGE
     scale = STRETCH if pitch is None else min(high, max(low, PITCH / pitch))
     scaled = cv2.resize(crop, (max(4, round(w * scale)), h), interpolation=cv2.INTER_LINEAR)
-    return [np.asarray(widened, np.uint8), np.asarray(scaled, np.uint8)]
+    return [np.asarray(wide_view, np.uint8), np.asarray(scaled, np.uint8)]
 
 
 def display_test(text: str) -> bool:
@@ -163,12 +163,15 @@ def read_line_image(crop: Image, quad: Quad | None = None) -> Reading:
     )
 
 
-def _widened(quad: Quad, factor: float = WIDEN) -> Quad:
-    """The quad grown along its line by ``factor`` of its height on each side."""
+def widened(quad: Quad, factor: float = WIDEN, across: float = 0.0) -> Quad:
+    """``quad`` grown along its line by ``factor`` of its height on each side, and
+    across it (above and below) by ``across`` of its height."""
     tl, tr, br, bl = (np.array(p, np.float64) for p in quad)
+    height = float(np.linalg.norm(bl - tl))
     along = (tr - tl) / max(1e-6, float(np.linalg.norm(tr - tl)))
-    grow = factor * float(np.linalg.norm(bl - tl)) * along
-    points = (tl - grow, tr + grow, br + grow, bl - grow)
+    down = (bl - tl) / max(1e-6, height)
+    grow, lift = factor * height * along, across * height * down
+    points = (tl - grow - lift, tr + grow - lift, br + grow + lift, bl - grow + lift)
     return tuple((float(p[0]), float(p[1])) for p in points)  # type: ignore[return-value]
 
 
@@ -208,13 +211,13 @@ def _read_whole_line(image: Image, quad: Quad, grow: int = 2) -> Reading:
     reading = read_line_image(rectify(image, quad, LINE_HEIGHT), quad)
     if reading.status != "ok" and (grow == 0 or reading.reason != VIEWS_DISAGREE):
         return reading
-    widened = _widened(quad)
-    wide = read_line(rectify(image, widened, LINE_HEIGHT))
-    whole = reading.status == "ok" and wide.text == _shown(reading) and _sure(wide)
+    wider = widened(quad)
+    wide = read_line(rectify(image, wider, LINE_HEIGHT))
+    whole = reading.status == "ok" and wide.text == shown_text(reading) and is_sure(wide)
     if whole and _alone(image, quad, reading):
         return reading
-    if grow > 0 and _sure(wide) and (reading.status == "ok" or NUMBER.match(wide.text)):
-        grown = _read_whole_line(image, widened, grow - 1)
+    if grow > 0 and is_sure(wide) and (reading.status == "ok" or NUMBER.match(wide.text)):
+        grown = _read_whole_line(image, wider, grow - 1)
         if grown.status == "ok":
             return grown
     if reading.status != "ok":
@@ -229,17 +232,17 @@ def _alone(image: Image, quad: Quad, reading: Reading) -> bool:
     beside it."""
     if len(reading.digits) > 1:
         return True
-    wide = read_line(rectify(image, _widened(quad, LONE_WIDEN), LINE_HEIGHT))
-    return wide.text == _shown(reading)
+    wide = read_line(rectify(image, widened(quad, LONE_WIDEN), LINE_HEIGHT))
+    return wide.text == shown_text(reading)
 
 
-def _shown(reading: Reading) -> str:
+def shown_text(reading: Reading) -> str:
     """The characters a reading was read from, leading zeros kept ("000" for 0): a
     quad holding "000" of "0000001.1" must not pass because "000000" reads 0 too."""
     return "".join(d.char + ("." if d.point_after else "") for d in reading.digits)
 
 
-def _sure(guess: LineGuess) -> bool:
+def is_sure(guess: LineGuess) -> bool:
     return bool(guess.char_confidences) and min(guess.char_confidences) >= MIN_CHAR_CONFIDENCE
 
 
