@@ -17,7 +17,13 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+)
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
@@ -228,7 +234,12 @@ async def take_shot(
 
 
 async def move_box(
-    bot: Bot, state: BotState, key: str, pending: PendingSetup, meter: Meter, answer: str
+    query: CallbackQuery,
+    state: BotState,
+    key: str,
+    pending: PendingSetup,
+    meter: Meter,
+    answer: str,
 ) -> None:
     """One step of the owner's box over the setup photo ("Geser kotak" starts: the
     found box, or one in the middle where none was found); the overlay, caption and
@@ -248,9 +259,7 @@ async def move_box(
     caption = setup_caption(meter, shot, state.lang, moving=True)
     markup = setup_buttons(key, state.lang, confirm=bool(shot.text), moving=True)
     try:
-        await bot.edit_message_media(
-            chat_id=pending.chat_id,
-            message_id=pending.message_id,
+        await query.edit_message_media(
             media=InputMediaPhoto(shot.overlay_png, caption=caption[:CAPTION_LIMIT]),
             reply_markup=markup,
         )

@@ -76,8 +76,7 @@ async def setup_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         if kept is None or shown is None:
             await _edit_caption(query, words(state.lang, "setup_expired"))
             return
-        kept.message_id = kept.message_id or _message_id(query)
-        await move_box(context.bot, state, key, kept, shown, answer)
+        await move_box(query, state, key, kept, shown, answer)
         return
     pending = state.setups.take(key, chat.id) if answer in (CONFIRM, RETAKE, FLASH) else None
     meter = state.meter(pending.shot.meter_id) if pending is not None else None
@@ -139,9 +138,3 @@ async def _edit_caption(
         await query.edit_message_caption(caption=caption[:CAPTION_LIMIT], reply_markup=markup)
     except TelegramError as err:
         log.debug("setup caption not edited: %s", err)
-
-
-def _message_id(query: CallbackQuery) -> int:
-    """The id of the message whose button was pressed (0 when Telegram left it out)."""
-    message = query.message
-    return message.message_id if message is not None else 0
