@@ -131,6 +131,7 @@ class Core:
         await asyncio.to_thread(self.mqtt.stop)
         await self.keypad.close()
         await self.camera.aclose()
+        await self.checks.profiles.finish()  # before the store closes under it
         self.checks.close()
         for meter in self.sim_meters.values():
             meter.save()

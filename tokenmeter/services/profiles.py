@@ -99,6 +99,7 @@ class ProfileService:
         self.store = store
         self.learn_every = learn_every
         self._learning: set[asyncio.Task[int]] = set()  # top-ups being learned from
+        self._finished = False  # no new learning after ``finish``
         self._readers: dict[tuple[object, ...], ProfileReader] = {}
         self._lock = threading.Lock()  # one read-modify-write of a stored profile at a time
 
@@ -174,10 +175,24 @@ class ProfileService:
         """Learn from a top-up once it is confirmed (the service's event bus), in the
         background: the bus waits for its notifiers, and the top-up must not wait for
         photos to be read and a profile written."""
+        if self._finished:
+            return
         if isinstance(event, TopUpChanged) and event.topup.status is TopUpStatus.CONFIRMED:
             task = asyncio.create_task(asyncio.to_thread(self.learn_topup, event.topup))
             self._learning.add(task)
-            task.add_done_callback(self._learning.discard)
+            task.add_done_callback(self._learned)
+
+    def _learned(self, task: asyncio.Task[int]) -> None:
+        self._learning.discard(task)
+        if not task.cancelled() and (err := task.exception()) is not None:
+            log.warning("learning from a top-up failed: %s", err)
+
+    async def finish(self) -> None:
+        """Let learning under way end (a top-up confirmed just before a stop) and start
+        no more; the service calls it before it closes the store."""
+        self._finished = True
+        if self._learning:
+            await asyncio.gather(*self._learning, return_exceptions=True)
 
     def learn_topup(self, topup: TopUp) -> int:
         """Add the photos of a confirmed top-up's readings before and after as ``learned``

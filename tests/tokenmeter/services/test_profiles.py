@@ -284,6 +284,21 @@ async def test_a_confirmed_top_up_teaches_its_before_and_after(rig: Rig) -> None
     assert rig.profiles.learn_topup(_topup(TopUpStatus.CONFIRMED, before, after).topup) == 0
 
 
+async def test_finish_waits_for_learning_under_way_and_starts_no_more(rig: Rig) -> None:
+    """A top-up confirmed just before a stop is learned before ``finish`` returns (the
+    store closes after it); one confirmed after ``finish`` is not learned."""
+    before, after = await _top_up_checks(rig)
+    await rig.service.bus.publish(_topup(TopUpStatus.CONFIRMED, before, after))
+    await rig.profiles.finish()
+    assert [r.source for r in _references(rig)] == ["enrol", "learned", "learned"]
+    stored = rig.store.get_profile("rumah")
+    assert stored is not None
+    rig.store.put_profile("rumah", replace(stored, references=()))  # all could be learned again
+    await rig.service.bus.publish(_topup(TopUpStatus.CONFIRMED, before, after))
+    await rig.profiles.finish()
+    assert _references(rig) == []
+
+
 async def test_a_misread_after_or_a_small_rise_is_not_learned(rig: Rig) -> None:
     """A balance after the top-up that the photo does not show (misread 181.00 for
     180.00) stays out, the right balance before goes in; a rise under MIN_CREDIT_KWH
