@@ -130,9 +130,9 @@ class Core:
             await asyncio.to_thread(device.stop)
         await asyncio.to_thread(self.mqtt.stop)
         await self.keypad.close()
+        await self.checks.finish()  # nothing writes to the store after it closes
+        await self.checks.profiles.finish()
         await self.camera.aclose()
-        await self.checks.profiles.finish()  # before the store closes under it
-        self.checks.close()
         for meter in self.sim_meters.values():
             meter.save()
         await asyncio.to_thread(self.store.close)

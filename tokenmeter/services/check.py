@@ -109,6 +109,16 @@ class CheckService:
         """Let the reader threads end (a check after this is told unreadable)."""
         self._readers.shutdown(wait=False, cancel_futures=True)
 
+    async def finish(self) -> None:
+        """Cancel the checks under way (a stop does not wait for a camera) and wait for
+        the display a reader thread is reading; the service calls it before it closes
+        the store, so that nothing is written to a closed store."""
+        running = [task for task in self._inflight.values() if not task.done()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        await asyncio.to_thread(self._readers.shutdown, wait=True, cancel_futures=True)
+
     async def _on_reader(self, work: Callable[..., T], *args: Any) -> T:
         """``work(*args)`` on a reader thread (it may read a display)."""
         return await asyncio.get_running_loop().run_in_executor(self._readers, work, *args)

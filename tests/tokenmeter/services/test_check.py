@@ -286,3 +286,34 @@ async def test_displays_are_read_on_the_bounded_reader_threads(tmp_path: Path) -
     assert [o.reading.kwh for o in outcomes] == [50.0] * len(ids)
     assert all(name.startswith("read-display") for name in threads), threads
     assert 1 <= len(threads) <= reader_threads(config.checks.concurrency)
+
+
+async def test_finish_cancels_checks_under_way_and_waits_for_the_reader(tmp_path: Path) -> None:
+    """A check whose caller is gone (a stopped scheduler) is cancelled by ``finish``,
+    which returns only after the display being read is done: the store can close."""
+    config = sim_config(tmp_path, "mqtt://127.0.0.1:1")
+    meter = SimulatedMeter("rumah", start_kwh=50.0)
+    shown = ShownReader()
+    shown.watch(meter)
+    reading, done = threading.Event(), threading.Event()
+
+    def reader(image: Image) -> ocr.Reading:
+        reading.set()
+        time.sleep(0.3)
+        done.set()
+        return shown(image)
+
+    store = SqliteStore(config.store.sqlite_path)
+    camera = CameraClient(timeout_s=2, retries=0, sim_meters={"rumah": meter})
+    service = CheckService(config, store, camera, EventBus(), reader=reader)
+    caller = asyncio.create_task(service.check("rumah", "schedule"))
+    try:
+        assert await asyncio.to_thread(reading.wait, 5)
+        caller.cancel()  # the check itself is shielded from its caller and goes on
+        await service.finish()
+        assert done.is_set()
+        assert caller.cancelled()
+        assert store.latest_reading("rumah") is None  # cancelled before it was stored
+    finally:
+        await camera.aclose()
+        store.close()
