@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything tokenmeter needs on Debian/Ubuntu: system packages that are
 # missing (tesseract-ocr and ssocr for the OCR benchmark, mosquitto, python3-venv),
-# a .venv, the project with its test extras. Safe to run again: it only does what is missing.
+# a .venv, the project with its test extras at the versions of constraints.txt.
+# Safe to run again: it only does what is missing.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -43,10 +44,11 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV" || die "could not create $VENV (is python3-venv installed?)"
 fi
 stamp="$VENV/.installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: installing tokenmeter and its test extras into $VENV"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
+  echo "setup: installing tokenmeter and its test extras into $VENV (versions: constraints.txt)"
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null || die "pip upgrade failed"
-  "$VENV/bin/python" -m pip install -q -e ".[test]" || die "pip install failed; see the messages above."
+  "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[test]" \
+    || die "pip install failed; see the messages above."
   touch "$stamp"
 fi
 echo "setup: ready ($("$VENV/bin/python" -V), $(tesseract --version 2>&1 | head -n1))"
