@@ -54,6 +54,20 @@ class Bot:
         )
         return answers()[before:]
 
+    async def refused(self, chat_id: int, texts: list[str], then: str) -> list[ApiCall]:
+        """Send ``texts`` at once from a chat that is not allowed; the calls made to it
+        once the first has come and two commands ``then`` of the owner were answered
+        (updates are handled concurrently: a second refusal would have come by then)."""
+        self.api.send_many([(chat_id, text) for text in texts])
+
+        def to_chat() -> list[ApiCall]:
+            return [c for c in self.api.calls if c.chat_id == chat_id]
+
+        assert await self.api.until(lambda: len(to_chat()) >= 1), "no refusal"
+        for _ in range(2):
+            await self.command(OWNER, then)
+        return to_chat()
+
 
 def make_config(tmp_path: Path, broker: LocalBroker, meters: list[dict[str, Any]]) -> Config:
     return Config.model_validate(

@@ -38,9 +38,7 @@ async def test_stranger_gets_one_refusal_and_nothing_else(
 ) -> None:
     """A chat not in allowed_chats gets one polite refusal, no data, and is logged."""
     caplog.set_level(logging.WARNING, logger="bot.telegram")
-    bot.api.send_many([(STRANGER, "/cektoken"), (STRANGER, "/status"), (STRANGER, "/riwayat")])
-    await bot.command(OWNER, "/bantuan")  # processed after the stranger's updates
-    to_stranger = [c for c in bot.api.calls if c.chat_id == STRANGER]
+    to_stranger = await bot.refused(STRANGER, ["/cektoken", "/status", "/riwayat"], "/bantuan")
     assert [c.method for c in to_stranger] == ["sendMessage"]
     assert "Maaf" in to_stranger[0].text and str(STRANGER) in to_stranger[0].text
     assert bot.core.store.latest_reading("rumah") is None  # no capture started

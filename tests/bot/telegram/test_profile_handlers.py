@@ -247,9 +247,7 @@ async def test_a_stranger_gets_nothing(bot: Bot) -> None:
     """A chat not allowed gets only the one refusal: no photo, no correction, and its
     value does not answer the setup photo an owner has open."""
     await setup_photo(bot)
-    bot.api.send_many([(STRANGER, "/atur"), (STRANGER, "/koreksi 1,00"), (STRANGER, "120,00")])
-    await bot.command(OWNER, "/status")  # the updates before it have been handled
-    to_stranger = [c for c in bot.api.calls if c.chat_id == STRANGER]
+    to_stranger = await bot.refused(STRANGER, ["/atur", "/koreksi 1,00", "120,00"], "/status")
     assert [c.method for c in to_stranger] == ["sendMessage"]
     assert "Maaf" in to_stranger[0].text
     assert references(bot) == [] and bot.core.store.latest_reading("rumah") is None
