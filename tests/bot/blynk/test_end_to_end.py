@@ -93,16 +93,17 @@ async def test_token_from_blynk_is_typed_once_and_confirmed(
     assert cloud.last("V3") == "CONFIRMED"
     assert watcher.keys() == [normalize_token(TOKEN)]
     assert "SENT" in cloud.of("V3")
-    status = cloud.last("V1") or ""
-    assert status.startswith("Berhasil: token ****-****-****-****-7890 masuk. Tambah ")
+    success = "Berhasil: token ****-****-****-****-7890 masuk. Tambah "
+    await eventually(lambda: (cloud.last("V1") or "").startswith(success))  # V1 follows V3
     topups = core.store.list_topups("rumah", None)
     assert [(t.source, t.status.value) for t in topups] == [("blynk", "CONFIRMED")]
-    assert cloud.last("V2") == f"{topups[0].after:.2f}"
+    await eventually(lambda: cloud.last("V2") == f"{topups[0].after:.2f}")  # V2 follows V1
 
     cloud.app_write("V0", TOKEN)  # app retry / reconnect sync: ignored by the door
     cloud.app_write("V0", "1234567890123456789")  # 19 digits
     await eventually(lambda: cloud.last("V3") == "REJECTED")
-    assert cloud.last("V1") == "Token harus 20 digit, yang dikirim 19 digit."
+    shown = "Token harus 20 digit, yang dikirim 19 digit."
+    await eventually(lambda: cloud.last("V1") == shown)  # V1 follows V3
     assert await door.enter_token("73786976294838206464") is None  # > 2^66 - 1
     await eventually(
         lambda: cloud.last("V1") == "Token tidak valid: nilainya di luar rentang token PLN (STS)."
@@ -120,7 +121,8 @@ async def test_token_already_used_elsewhere_is_refused_on_blynk(
     await eventually(lambda: cloud.last("V3") == "CONFIRMED")  # Blynk shows it too
     cloud.app_write("V0", OTHER_TOKEN)
     await eventually(lambda: cloud.last("V3") == "REJECTED")
-    assert cloud.last("V1") == "Token ini sudah pernah dipakai untuk meter ini. Tidak diketik lagi."
+    shown = "Token ini sudah pernah dipakai untuk meter ini. Tidak diketik lagi."
+    await eventually(lambda: cloud.last("V1") == shown)  # V1 follows V3
     assert watcher.keys() == [OTHER_TOKEN]
 
 
