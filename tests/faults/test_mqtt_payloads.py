@@ -114,6 +114,11 @@ async def test_bad_blynk_redirects_are_refused_and_the_link_kept(
         for payload in BAD_REDIRECTS:
             assert cloud.client is not None
             cloud.client.publish("downlink/redirect", payload, qos=1).wait_for_publish(5)
+        # the warnings come from the transport's MQTT thread as it takes each redirect,
+        # unordered with anything this test sees next: wait until every one was taken
+        assert await eventually(
+            lambda: len(_warnings_naming(caplog, "redirect")) >= len(BAD_REDIRECTS)
+        ), _warnings_naming(caplog, "redirect")
         await asyncio.sleep(1.0)  # a move would have disconnected by now
         transport.write("V1", "still here")
         assert await eventually(lambda: cloud.last("V1") == "still here"), (
