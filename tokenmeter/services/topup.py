@@ -189,7 +189,8 @@ class TopUpService:
 
     async def wait(self, meter_id: str, topup_id: str, timeout: float) -> TopUp:
         """Wait until the top-up is final, QUEUED or open without an answer (``SENT``,
-        ``no_answer``), or ``timeout`` s have passed."""
+        ``no_answer``), or ``timeout`` s have passed. A state is returned once it is
+        published too (notifiers have it), not only stored."""
         deadline = time.monotonic() + timeout
         changed = self._flow.changed
         async with changed:
@@ -203,7 +204,8 @@ class TopUpService:
                     or topup.status is TopUpStatus.QUEUED
                     or (topup.status is TopUpStatus.SENT and topup.error == NO_ANSWER)
                 )
-                if done or remaining <= 0:
+                published = topup.id not in self._flow.moving
+                if (done and published) or remaining <= 0:
                     return topup
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), min(remaining, 1.0))

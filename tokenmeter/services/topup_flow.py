@@ -58,6 +58,7 @@ class TopUpFlow:
         self.digits = digits
         self.awaiting: dict[tuple[str, str], str] = {}  # (meter, id) -> keys awaiting a result
         self.changed = asyncio.Condition()  # notified on every published change
+        self.moving: set[str] = set()  # top-ups being stored in a new state, not yet published
 
     async def run(self, meter: Meter, topup_id: str) -> None:
         """Take an open top-up one step on: a sent one is asked about by id, a pending
@@ -260,19 +261,27 @@ class TopUpFlow:
         """Compare-and-set the top-up to ``status``, publish it; None when someone else
         moved it first. A final status wipes the digits."""
         updated = topup.moved(status, note, **changes)
-        if not await asyncio.to_thread(
-            self.store.transition_topup, meter.id, topup.id, frozenset(expected), updated
-        ):
-            log.warning("top-up %s was moved by someone else; not %s", topup.id, status.value)
-            return None
-        log.info("top-up %s (%s): %s %s", topup.id, topup.masked, status.value, note)
-        if status in FINAL_TOPUP_STATUSES:
-            await self.digits.forget(meter.id, topup.id)
-        await self.announce(meter, updated)
-        return updated
+        self.moving.add(topup.id)  # before the store shows it: ``wait`` holds on until published
+        try:
+            if not await asyncio.to_thread(
+                self.store.transition_topup, meter.id, topup.id, frozenset(expected), updated
+            ):
+                log.warning("top-up %s was moved by someone else; not %s", topup.id, status.value)
+                return None
+            log.info("top-up %s (%s): %s %s", topup.id, topup.masked, status.value, note)
+            if status in FINAL_TOPUP_STATUSES:
+                await self.digits.forget(meter.id, topup.id)
+            await self.announce(meter, updated)
+            return updated
+        finally:
+            if topup.id in self.moving:  # refused or failed: nothing is published
+                self.moving.discard(topup.id)
+                async with self.changed:
+                    self.changed.notify_all()
 
     async def announce(self, meter: Meter, topup: TopUp) -> None:
         """Publish the top-up's state and wake whoever waits for a change."""
         await self.bus.publish(TopUpChanged(meter, topup))
+        self.moving.discard(topup.id)
         async with self.changed:
             self.changed.notify_all()

@@ -3,6 +3,7 @@ real mosquitto, SQLite."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,6 +26,7 @@ from tokenmeter.domain import (
     utcnow,
 )
 from tokenmeter.errors import InvalidToken
+from tokenmeter.events import Event, TopUpChanged
 from tokenmeter.services.topup import TopUpService
 from tokenmeter.sim.keypad_device import SimulatedKeypadDevice
 from tokenmeter.sim.meter import token_credit
@@ -75,12 +77,36 @@ async def test_top_up_is_typed_and_confirmed(rig: Rig, tmp_path: Path) -> None:
         TopUpStatus.SENT,
         TopUpStatus.CONFIRMED,
     ]
-    # wait() reads the store, which is written before each change is published
-    history = [c.status for c in final.history]
-    assert await eventually(lambda: rig.statuses(started.id) == history), rig.statuses(started.id)
+    assert rig.statuses(started.id) == [c.status for c in final.history]  # all published
     assert rig.device.meter.tokens_accepted == 1 and rig.device.commands_pressed == 1
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("tm.db*"))
     assert digits.encode() not in stored
+
+
+class SlowToTell:
+    """A notifier that takes ``seconds`` over a confirmed top-up (a slow Telegram send)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.told: list[TopUpStatus] = []
+
+    async def notify(self, event: Event) -> None:
+        if isinstance(event, TopUpChanged):
+            if event.topup.status is TopUpStatus.CONFIRMED:
+                await asyncio.sleep(self.seconds)
+            self.told.append(event.topup.status)
+
+
+async def test_wait_returns_a_state_once_it_is_published(rig: Rig) -> None:
+    """The store has CONFIRMED before the notifiers are told; wait() (which also looks
+    at the store every second) returns it only after they were: a CLI that stops its
+    core then loses no last line."""
+    slow = SlowToTell(1.5)
+    rig.core.bus.subscribe(slow)
+    started = await rig.core.topups.start("rumah", token(4), "cli")
+    final = await rig.core.topups.wait("rumah", started.id, 20)
+    assert final.status is TopUpStatus.CONFIRMED
+    assert slow.told[-1:] == [TopUpStatus.CONFIRMED]
 
 
 async def test_balance_after_is_read_again_when_the_first_photo_fails(rig: Rig) -> None:
