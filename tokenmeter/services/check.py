@@ -105,10 +105,6 @@ class CheckService:
         self._inflight: dict[str, asyncio.Future[CheckOutcome]] = {}
         self._recent: dict[str, list[Reading]] = {}  # the history while the store is away
 
-    def close(self) -> None:
-        """Let the reader threads end (a check after this is told unreadable)."""
-        self._readers.shutdown(wait=False, cancel_futures=True)
-
     async def finish(self) -> None:
         """Cancel the checks under way (a stop does not wait for a camera) and wait for
         the display a reader thread is reading; the service calls it before it closes

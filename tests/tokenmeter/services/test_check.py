@@ -280,7 +280,7 @@ async def test_displays_are_read_on_the_bounded_reader_threads(tmp_path: Path) -
     try:
         outcomes = await asyncio.gather(*(service.check(m, "schedule") for m in ids))
     finally:
-        service.close()
+        await service.finish()
         await camera.aclose()
         store.close()
     assert [o.reading.kwh for o in outcomes] == [50.0] * len(ids)
