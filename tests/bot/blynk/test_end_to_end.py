@@ -4,6 +4,7 @@ to Blynk. Only the display reader is replaced (see ``_display_truth``)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -59,16 +60,15 @@ def _config(broker: LocalBroker, tmp_path: Path, prefix: str) -> Config:
     return config
 
 
-@pytest.fixture
-async def running(
-    broker: LocalBroker, tmp_path: Path
+@contextlib.asynccontextmanager
+async def _started(
+    config: Config, broker: LocalBroker, tmp_path: Path, read_meter: str, watched: str
 ) -> AsyncIterator[tuple[Core, BlynkDoor, TopicWatcher]]:
-    """The real Core with a simulated meter, the Blynk door on MQTT and a keypad watcher."""
-    prefix = f"e2e-{uuid.uuid4().hex[:8]}"
-    config = _config(broker, tmp_path, prefix)
-    watcher = TopicWatcher(broker, f"{prefix}/rumah/keypad/cmd")
+    """The real Core (``read_meter``'s display read as it is shown), the Blynk door
+    connected, and a watcher of the keypad commands of meter ``watched`` (``+``: all)."""
+    watcher = TopicWatcher(broker, f"{config.mqtt.prefix}/{watched}/keypad/cmd")
     core = build_core(config, sim=SimOptions(key_time_scale=0.01, state_dir=tmp_path / "sim"))
-    core.checks.reader = _display_truth(core.sim_meters["rumah"])
+    core.checks.reader = _display_truth(core.sim_meters[read_meter])
     await core.start()
     door = build_blynk_door(config, core.topups, core.bus)
     assert door is not None
@@ -80,6 +80,17 @@ async def running(
         await door.stop()
         await core.stop()
         watcher.stop()
+
+
+@pytest.fixture
+async def running(
+    broker: LocalBroker, tmp_path: Path
+) -> AsyncIterator[tuple[Core, BlynkDoor, TopicWatcher]]:
+    """The real Core with a simulated meter, the Blynk door on MQTT and a keypad watcher."""
+    prefix = f"e2e-{uuid.uuid4().hex[:8]}"
+    config = _config(broker, tmp_path, prefix)
+    async with _started(config, broker, tmp_path, "rumah", "rumah") as parts:
+        yield parts
 
 
 async def test_token_from_blynk_is_typed_once_and_confirmed(
@@ -138,20 +149,8 @@ async def two_rooms(
         MeterConfig(id="kamar2", name="Kamar 2", camera_url="sim:"),
     ]
     config.blynk.meter = "kamar1"
-    watcher = TopicWatcher(broker, f"{prefix}/+/keypad/cmd")
-    core = build_core(config, sim=SimOptions(key_time_scale=0.01, state_dir=tmp_path / "sim"))
-    core.checks.reader = _display_truth(core.sim_meters["kamar1"])  # kamar2: not confirmed
-    await core.start()
-    door = build_blynk_door(config, core.topups, core.bus)
-    assert door is not None
-    await door.start()
-    await eventually(lambda: door.transport.connected)
-    try:
-        yield core, door, watcher
-    finally:
-        await door.stop()
-        await core.stop()
-        watcher.stop()
+    async with _started(config, broker, tmp_path, "kamar1", "+") as parts:  # kamar2: unread
+        yield parts
 
 
 async def test_a_blynk_device_sees_and_tops_up_only_its_room(
