@@ -151,6 +151,20 @@ def host_devices(meters: int, broker_url: str, state_dir: str, pipe: Connection)
     camera.stop()
 
 
+def meter_lines(meters: int, camera_url: str, slot: str) -> list[str]:
+    """``[[meters]]`` tables k000, k001 … on one camera, each checked at ``slot``."""
+    lines: list[str] = []
+    for i in range(meters):
+        lines += [
+            "[[meters]]",
+            f'id = "k{i:03d}"',
+            f'name = "Kamar {i + 1}"',
+            f'camera_url = "{camera_url}"',
+            f'schedule = ["{slot}"]',
+        ]
+    return lines
+
+
 def slot_config(
     directory: Path,
     meters: int,
@@ -179,14 +193,7 @@ def slot_config(
         f'api_base_url = "{api.base_url}"',
         f"allowed_chats = {list(range(1001, 1001 + chats))}",
     ]
-    for i in range(meters):
-        lines += [
-            "[[meters]]",
-            f'id = "k{i:03d}"',
-            f'name = "Kamar {i + 1}"',
-            f'camera_url = "{camera_url}"',
-            f'schedule = ["{slot:%H:%M}"]',
-        ]
+    lines += meter_lines(meters, camera_url, f"{slot:%H:%M}")
     path = directory / "slot.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path, slot.timestamp()

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import io
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -27,16 +28,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project, not bench/ocr.py
-from bench.service import PREFIX, host_devices
+from bench.service import PREFIX, host_devices, meter_lines, rss_mb
 from tokenmeter.config import load_config
 from tokenmeter.devices.broker import LocalBroker
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def write_config(directory: Path, meters: int, broker_url: str, camera_url: str) -> Path:
@@ -52,14 +46,7 @@ def write_config(directory: Path, meters: int, broker_url: str, camera_url: str)
         "health_port = 0",
         'log_level = "WARNING"',
     ]
-    for i in range(meters):
-        lines += [
-            "[[meters]]",
-            f'id = "k{i:03d}"',
-            f'name = "Kamar {i + 1}"',
-            f'camera_url = "{camera_url}"',
-            f'schedule = ["{slot}"]',
-        ]
+    lines += meter_lines(meters, camera_url, slot)
     path = directory / "memory.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -76,24 +63,23 @@ def by_file(after: tracemalloc.Snapshot, before: tracemalloc.Snapshot, label: st
 async def measure(config_path: Path, trace: bool) -> None:
     from tokenmeter.service import build_service
 
-    print(f"imports: RSS {rss_mb():.0f} MB")
+    print(f"imports: RSS {rss_mb(os.getpid()):.0f} MB")
     if trace:
         tracemalloc.start()
     service = build_service(load_config(config_path), health=False)
-    print(f"built: RSS {rss_mb():.0f} MB")
+    print(f"built: RSS {rss_mb(os.getpid()):.0f} MB")
     built = tracemalloc.take_snapshot() if trace else None
     with contextlib.redirect_stdout(io.StringIO()):  # console notifications
         await service.start()
-        started_rss = rss_mb()
+        started_rss = rss_mb(os.getpid())
         started = tracemalloc.take_snapshot() if trace else None
         began = time.perf_counter()
         await service.scheduler.wait_idle()
         took = time.perf_counter() - began
         await asyncio.sleep(2)  # the summary
     print(f"started: RSS {started_rss:.0f} MB")
-    print(
-        f"slot of {len(service.core.config.meters)} meters in {took:.1f} s: RSS {rss_mb():.0f} MB"
-    )
+    meters = len(service.core.config.meters)
+    print(f"slot of {meters} meters in {took:.1f} s: RSS {rss_mb(os.getpid()):.0f} MB")
     if built is not None and started is not None:
         slot = tracemalloc.take_snapshot()
         by_file(started, built, "by starting")
