@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import runpy
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.firmware.conftest import DEVICE_DIRS, Firmware
-from tokenmeter.devices.broker import find_mosquitto
+from tests.mosquitto_conf import running_mosquitto
 from tokenmeter.install import BOARD_USER, MOSQUITTO_CONF, PASSWORD_FILE, install_service
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,41 +80,14 @@ def test_docs_give_the_examples_broker_login() -> None:
         assert [line for line in wanted if line not in text] == [], doc
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def lan_broker(root: Path, tmp_path: Path) -> Iterator[int]:
     """mosquitto running the written configuration (on a free local port instead of
     1883, the password file under ``root``); its port."""
-    mosquitto = find_mosquitto()
-    if mosquitto is None:
-        pytest.fail("mosquitto is not installed: run 'make setup'")
-    port = free_port()
     conf = directives(on_disk(root, MOSQUITTO_CONF).read_text())
-    conf["listener"] = f"{port} 127.0.0.1"
     conf["password_file"] = str(on_disk(root, PASSWORD_FILE))
-    conf["user"] = "root"  # run as root, mosquitto would switch to a user that cannot read it
-    path = tmp_path / "lan.conf"
-    path.write_text("".join(f"{name} {value}\n" for name, value in conf.items()))
-    broker = subprocess.Popen(
-        [mosquitto, "-c", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    with running_mosquitto(conf, tmp_path / "lan.conf") as port:
         yield port
-    finally:
-        broker.terminate()
-        broker.wait(timeout=5)
 
 
 def test_written_broker_lets_the_board_in_with_the_boards_env_password(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import stat
-import subprocess
 import time
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.mosquitto_conf import running_mosquitto
 from tokenmeter.cli import main
 from tokenmeter.config import load_config
 from tokenmeter.devices.broker import find_mosquitto
@@ -128,12 +127,6 @@ def test_cli_prints_no_secret(tmp_path: Path) -> None:
     assert service not in result.output and board not in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _connect(port: int, username: str | None, password: str | None) -> int:
     """The broker's CONNACK reason code (0 = accepted)."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2)
@@ -153,34 +146,17 @@ def _connect(port: int, username: str | None, password: str | None) -> int:
 def test_real_mosquitto_takes_the_written_password_file(tmp_path: Path) -> None:
     """mosquitto accepts the written users' passwords and refuses anonymous and wrong ones."""
     install_service(tmp_path, executable=EXE)
-    port = _free_port()
-    conf = tmp_path / "test.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous false\n"
-        f"password_file {tmp_path / 'etc/mosquitto/tokenmeter.passwd'}\nuser root\n"
-    )
-    broker = subprocess.Popen(
-        [str(find_mosquitto()), "-c", str(conf)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    conf = {
+        "allow_anonymous": "false",
+        "password_file": str(tmp_path / "etc/mosquitto/tokenmeter.passwd"),
+    }
+    with running_mosquitto(conf, tmp_path / "test.conf") as port:
         board = value(tmp_path / "etc/tokenmeter/boards.env", "MQTT_PASSWORD")
         service = value(tmp_path / "etc/tokenmeter/env", "TOKENMETER_MQTT_PASSWORD")
         assert _connect(port, "meter", board) == 0
         assert _connect(port, "tokenmeter", service) == 0
         assert _connect(port, "meter", "wrong") != 0
         assert _connect(port, None, None) != 0
-    finally:
-        broker.terminate()
-        broker.wait(timeout=5)
 
 
 def test_hash_format() -> None:
