@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -16,6 +17,12 @@ from tokenmeter.export import build_export, export_csv, monthly_lines
 from tokenmeter.texts import error_sentence
 
 CAPTION_LIMIT = 1000  # Telegram's caption limit is 1024 characters
+
+
+def local_today(meters: list[Meter], now: datetime | None = None) -> date:
+    """Today where the (first) meter is: the export counts the meters' local days, so
+    the month must not end at the UTC date (before 07:00 in Jakarta, yesterday)."""
+    return (now or utcnow()).astimezone(ZoneInfo(meters[0].timezone)).date()
 
 
 def month_span(args: list[str], today: date) -> tuple[date, date] | None:
@@ -59,7 +66,7 @@ async def ekspor(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await context.bot.send_message(chat_id=chat_id, text=text)
             return
         meters, args = [meter], args[1:]
-    span = month_span(args, utcnow().date())
+    span = month_span(args, local_today(meters))
     if span is None:
         await context.bot.send_message(chat_id=chat_id, text=say(state.lang, "export_usage"))
         return
