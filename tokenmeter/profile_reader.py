@@ -155,3 +155,14 @@ def _decode(png: bytes) -> Image:
     except cv2.error:
         decoded = None
     return np.zeros((0, 0, 3), np.uint8) if decoded is None else np.asarray(decoded, np.uint8)
+
+
+def shown_on_crop(png: bytes, value: str) -> str:
+    """The characters a reference crop displays for its confirmed ``value`` (leading
+    zeros included when lit): the network's first guess when it means ``value``,
+    else "" (not known)."""
+    crop = _decode(png)
+    if crop.size == 0:
+        return ""
+    guess = read_line(crop).text
+    return guess if displayed_text(guess) == value else ""

@@ -1,5 +1,7 @@
-"""``tokenmeter setup-camera`` (aim a meter's camera, enrol its first reference) and
-``tokenmeter correct`` (the owner's value for the last reading) — docs/profiles.md."""
+"""``tokenmeter setup-camera`` (aim a meter's camera, enrol its first reference),
+``tokenmeter correct`` (the owner's value for the last reading) and
+``tokenmeter export-references`` (the references as a labelled data set) —
+docs/profiles.md."""
 
 from __future__ import annotations
 
@@ -21,9 +23,10 @@ from tokenmeter.commands.common import (
     user_errors,
 )
 from tokenmeter.config import Config
+from tokenmeter.dataset import export_references
 from tokenmeter.domain import utcnow
 from tokenmeter.profile import ProfileError, parse_quad, parse_value
-from tokenmeter.profile_reader import Enrolled, EnrolRefused
+from tokenmeter.profile_reader import Enrolled, EnrolRefused, shown_on_crop
 from tokenmeter.services.camera_setup import (
     CameraSetup,
     SetupShot,
@@ -31,7 +34,8 @@ from tokenmeter.services.camera_setup import (
     refusal_sentence,
 )
 from tokenmeter.services.profiles import Correction, CorrectionRefused
-from tokenmeter.texts import Lang, format_kwh
+from tokenmeter.store.factory import open_store
+from tokenmeter.texts import Lang, format_kwh, format_number
 
 _WORDS: dict[str, dict[Lang, str]] = {
     "overlay": {
@@ -63,6 +67,16 @@ _WORDS: dict[str, dict[Lang, str]] = {
     "reference_refused": {
         "id": "Fotonya tidak menjadi referensi: {why}",
         "en": "Its photo did not become a reference: {why}",
+    },
+    "exported": {
+        "id": "{written} referensi dari {meters} meteran ditulis ke {folder}"
+        " ({kept} sudah ada). Pilih lisensinya di README.md sebelum dibagikan.",
+        "en": "{written} references of {meters} meters written to {folder}"
+        " ({kept} already there). Choose its licence in README.md before sharing it.",
+    },
+    "no_references": {
+        "id": "Belum ada referensi: jalankan setup-camera atau correct dulu.",
+        "en": "No references yet: run setup-camera or correct first.",
     },
     "no_reading": {
         "id": "Belum ada pembacaan untuk dikoreksi; jalankan tokenmeter check dulu.",
@@ -212,4 +226,44 @@ def correct_command(value: str, meter_id: str | None, config_path: Path | None) 
     raise SystemExit(EXIT_OK)
 
 
-COMMANDS: list[click.Command] = [setup_camera_command, correct_command]
+@click.command("export-references", short_help="Write the profiles' references as a data set.")
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--meter", "meter_id", default=None, help="Only this meter (default: every meter).")
+@config_option
+@lang_option
+@user_errors
+def export_references_command(folder: Path, meter_id: str | None, config_path: Path | None) -> None:
+    """Write the confirmed display crops of the meters' profiles into DIR.
+
+    One PNG per reference and labels.csv (value, displayed text, meter, source,
+    time): data to train and check the reader on (docs/ocr-model.md). Running it
+    again adds only the references DIR does not hold yet. No token, chat or camera
+    address is written. Exit 0 written, 2 refused, 3 no reference yet.
+    """
+    config = cli_config(config_path)
+    lang = chosen_lang(config)
+    store = open_store(config)  # appends the meters kept in the store to config.meters
+    try:
+        ids = [config.meter(meter_id).id] if meter_id else [m.id for m in config.meters]
+        try:
+            done = export_references(store, ids, folder, shown_on_crop)
+        except OSError as err:
+            _fail(f"{folder}: {err.strerror or err}")
+    finally:
+        store.close()
+    if done.written + done.kept == 0:
+        click.echo(_say("no_references", lang))
+        raise SystemExit(EXIT_UNREADABLE)
+    words = {
+        k: format_number(v, 0, lang)
+        for k, v in (("written", done.written), ("meters", done.meters), ("kept", done.kept))
+    }
+    click.echo(_say("exported", lang, folder=folder, **words))
+    raise SystemExit(EXIT_OK)
+
+
+COMMANDS: list[click.Command] = [
+    setup_camera_command,
+    correct_command,
+    export_references_command,
+]
