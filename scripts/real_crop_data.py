@@ -2,7 +2,8 @@
 
 ``tokenmeter export-references DIR`` writes the confirmed display crops of real
 meters (profile references: the owner's enrolment and corrections, readings the
-service trusted) as PNGs and ``labels.csv`` (``tokenmeter/dataset.py``). Those are
+service trusted; and the photos of readings the owner corrected, cut at the
+display) as PNGs and ``labels.csv`` (``tokenmeter/dataset.py``). Those are
 the whole real displays the reader's network never had: point and tenths layout,
 glass, bezel and camera as a real install sees them. This module turns such
 folders into the line network's training lines and into validation data of

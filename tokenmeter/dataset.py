@@ -4,8 +4,12 @@ Every meter profile keeps up to 12 references: rectified crops of the meter's
 display with the value an owner confirmed (``enrol``, ``correction``) or the
 service trusted (``learned``), docs/profiles.md. They are what the reader's
 network lacks most: whole real displays with their decimal point, tenths digit,
-glass and camera, labelled. ``export_references`` writes them into a folder that
-``scripts/real_crop_data.py`` trains and validates from (docs/ocr-model.md).
+glass and camera, labelled. A reference is only ever a crop the network already
+reads as its value, so the photos of readings the owner corrected are exported
+too (source ``correction-photo``, cut at the profile's box): those hold the
+displays the network misread, which a reference never does. ``export_references``
+writes both into a folder that ``scripts/real_crop_data.py`` trains and validates
+from (docs/ocr-model.md).
 
 The folder holds one PNG per reference under its meter's name and ``labels.csv``
 (``CSV_FIELDS``). Exporting again into the same folder adds the references it
@@ -26,8 +30,10 @@ import csv
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from tokenmeter.domain import Reading, utcnow
 from tokenmeter.profile import MeterProfile, Reference
 from tokenmeter.store.base import Store
 
@@ -35,6 +41,10 @@ CSV_FIELDS = ("file", "value", "shown", "device", "source", "ts", "digits")
 LABELS = "labels.csv"
 README = "README.md"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+CORRECTED = "correction"
+"""The source of a reading the owner corrected (``tokenmeter correct``, ``/koreksi``)."""
+PHOTO_SOURCE = "correction-photo"
+SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 
 README_TEXT = """# Meter display crops exported by tokenmeter
 
@@ -42,8 +52,9 @@ Rectified crops of meter displays, each with the value its owner confirmed or th
 service trusted (`tokenmeter export-references`). `labels.csv` columns:
 `file` (PNG under the meter's folder), `value` (the confirmed kWh value),
 `shown` (the characters as displayed, when known), `device` (the meter), `source`
-(`enrol`, `correction` or `learned`), `ts` (UTC), `digits` (digit positions the
-display shows, when known).
+(`enrol`, `correction` or `learned` for a profile reference; `correction-photo`
+for the photo of a reading the owner corrected, cut at the display's box), `ts`
+(UTC), `digits` (digit positions the display shows, when known).
 
 Licence: none yet. Before sharing this folder, its owner chooses one (for
 example CC0-1.0 or Apache-2.0) and writes it here.
@@ -72,22 +83,38 @@ def _existing(labels: Path) -> set[str]:
         return {row["file"] for row in csv.DictReader(f) if row.get("file")}
 
 
-def _row(
-    meter_id: str,
-    profile: MeterProfile,
-    reference: Reference,
-    file: str,
-    shown_of: Callable[[bytes, str], str],
-) -> dict[str, str]:
+@dataclass(frozen=True)
+class _Item:
+    """One crop to write: its file under the folder, PNG bytes and label fields."""
+
+    file: str
+    png: bytes
+    value: str
+    source: str
+    ts: datetime
+
+
+def _row(item: _Item, meter_id: str, profile: MeterProfile, shown: str) -> dict[str, str]:
     return {
-        "file": file,
-        "value": reference.text,
-        "shown": shown_of(reference.png, reference.text),
+        "file": item.file,
+        "value": item.value,
+        "shown": shown,
         "device": meter_id,
-        "source": reference.source,
-        "ts": reference.ts.isoformat().replace("+00:00", "Z"),
+        "source": item.source,
+        "ts": item.ts.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "digits": "" if profile.digits is None else str(profile.digits),
     }
+
+
+def _reference_item(sub: str, reference: Reference) -> _Item:
+    file = f"{sub}/{_folder_name(reference.id)}.png"
+    return _Item(file, reference.png, reference.text, reference.source, reference.ts)
+
+
+def _corrected(store: Store, meter_id: str) -> list[Reading]:
+    """The meter's readings the owner corrected whose photo is still kept."""
+    readings = store.readings_between(meter_id, SINCE, utcnow())
+    return [r for r in readings if r.source == CORRECTED and r.photo and Path(r.photo).is_file()]
 
 
 def export_references(
@@ -95,14 +122,21 @@ def export_references(
     meter_ids: Iterable[str],
     folder: Path,
     shown_of: Callable[[bytes, str], str],
+    crop_of: Callable[[Path, MeterProfile], bytes | None],
 ) -> ExportedReferences:
-    """Write the references of these meters' profiles into ``folder`` (created).
+    """Write the references of these meters' profiles, and the photos of their
+    corrected readings, into ``folder`` (created when there is something to write).
 
-    ``shown_of(png, value)`` gives the displayed text of a crop, or "" when unsure
-    (``tokenmeter.profile_reader.shown_on_crop`` in the CLI). References already in
-    the folder (by file) are kept as they are and not written again."""
-    profiles = [(m, store.get_profile(m)) for m in meter_ids]
-    found = [(m, p) for m, p in profiles if p is not None and p.references]
+    ``shown_of(png, value)`` gives the displayed text of a crop, or "" when unsure;
+    ``crop_of(photo, profile)`` cuts the display out of a kept photo as a PNG, or
+    None (``tokenmeter.profile_reader.shown_on_crop`` and ``display_crop`` in the
+    CLI). Crops already in the folder (by file) are kept as they are."""
+    found = []
+    for meter_id in meter_ids:
+        profile = store.get_profile(meter_id) or MeterProfile()
+        readings = _corrected(store, meter_id)
+        if profile.references or readings:
+            found.append((meter_id, profile, readings))
     if not found:
         return ExportedReferences(0, 0, 0, folder)  # nothing written, no folder made
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,17 +144,22 @@ def export_references(
     present = _existing(labels)
     rows: list[dict[str, str]] = []
     kept = 0
-    for meter_id, profile in found:
+    for meter_id, profile, readings in found:
         sub = _folder_name(meter_id)
-        for reference in profile.references:
-            file = f"{sub}/{_folder_name(reference.id)}.png"
-            if file in present:
+        items = [_reference_item(sub, r) for r in profile.references]
+        for reading in readings:
+            file = f"{sub}/photo-{_folder_name(reading.id)}.png"
+            png = None if file in present else crop_of(Path(reading.photo), profile)
+            if file in present or png is not None:
+                items.append(_Item(file, png or b"", reading.text, PHOTO_SOURCE, reading.ts))
+        for item in items:
+            if item.file in present:
                 kept += 1
                 continue
             (folder / sub).mkdir(exist_ok=True)
-            (folder / file).write_bytes(reference.png)
-            rows.append(_row(meter_id, profile, reference, file, shown_of))
-            present.add(file)
+            (folder / item.file).write_bytes(item.png)
+            rows.append(_row(item, meter_id, profile, shown_of(item.png, item.value)))
+            present.add(item.file)
     new_file = not labels.is_file()
     with labels.open("a", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)

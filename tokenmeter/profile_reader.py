@@ -12,6 +12,7 @@ the owner typed, and the rectified line becomes a reference.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -166,3 +167,18 @@ def shown_on_crop(png: bytes, value: str) -> str:
         return ""
     guess = read_line(crop).text
     return guess if displayed_text(guess) == value else ""
+
+
+def display_crop(photo: Path, profile: MeterProfile) -> bytes | None:
+    """The display cut out of a kept photo as a PNG, as a reference is cut: at the
+    profile's box, else where the reader finds the display; None when the photo
+    cannot be decoded or shows no display."""
+    decoded = cv2.imread(str(photo), cv2.IMREAD_COLOR)
+    if decoded is None:
+        return None
+    image = np.asarray(decoded, np.uint8)
+    height, width = image.shape[:2]
+    quad = profile.quad
+    if quad is None or not quad_fits(quad, width, height):
+        quad = ocr.read_display(image).quad
+    return None if quad is None else _encode(line_crop(image, quad))

@@ -15,7 +15,7 @@ from tests.ocr.fixed_camera import fixed_camera_photos
 from tests.scripts_loader import SCRIPTS, load_script
 from tokenmeter.dataset import export_references
 from tokenmeter.profile import MeterProfile
-from tokenmeter.profile_reader import enrol, shown_on_crop
+from tokenmeter.profile_reader import display_crop, enrol, shown_on_crop
 from tokenmeter.store.sqlite import SqliteStore
 
 
@@ -36,7 +36,9 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
             profile = enrol(profile, photo.image, photo.text).profile
         store.put_profile(meter, profile)
     store.close()
-    export_references(SqliteStore(root / "tm.db"), ["k1", "k2", "k3"], root / "data", shown_on_crop)
+    store = SqliteStore(root / "tm.db")
+    export_references(store, ["k1", "k2", "k3"], root / "data", shown_on_crop, display_crop)
+    store.close()
     return root / "data"
 
 

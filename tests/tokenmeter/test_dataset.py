@@ -10,9 +10,10 @@ import cv2
 import numpy as np
 
 from tests.ocr.fixed_camera import fixed_camera_photos
-from tokenmeter.dataset import CSV_FIELDS, LABELS, README, export_references
+from tests.tokenmeter.store.contract import make_reading
+from tokenmeter.dataset import CSV_FIELDS, LABELS, PHOTO_SOURCE, README, export_references
 from tokenmeter.profile import MeterProfile
-from tokenmeter.profile_reader import enrol, shown_on_crop
+from tokenmeter.profile_reader import display_crop, enrol, shown_on_crop
 from tokenmeter.store.sqlite import SqliteStore
 
 
@@ -35,7 +36,7 @@ def test_export_writes_crops_and_labels_then_adds_only_new_ones(tmp_path: Path) 
     profile = _profile(43, 2)
     store.put_profile("kamar/1", profile)
     out = tmp_path / "data"
-    done = export_references(store, ["kamar/1", "kamar-2"], out, shown_on_crop)
+    done = export_references(store, ["kamar/1", "kamar-2"], out, shown_on_crop, display_crop)
     assert (done.meters, done.written, done.kept) == (1, 2, 0)
     rows = _rows(out)
     assert list(rows[0]) == list(CSV_FIELDS)
@@ -52,7 +53,7 @@ def test_export_writes_crops_and_labels_then_adds_only_new_ones(tmp_path: Path) 
 
     more = _profile(43, 3, profile)  # one reference more
     store.put_profile("kamar/1", more)
-    again = export_references(store, ["kamar/1"], out, shown_on_crop)
+    again = export_references(store, ["kamar/1"], out, shown_on_crop, display_crop)
     assert (again.written, again.kept) == (1, 2)
     assert len(_rows(out)) == 3 and len({r["file"] for r in _rows(out)}) == 3
     store.close()
@@ -72,7 +73,42 @@ def test_shown_text_is_the_networks_guess_only_when_it_means_the_value() -> None
 def test_no_profile_writes_nothing(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "tm.db")
     store.put_profile("rumah", MeterProfile(decimals=2))  # a profile without references
-    done = export_references(store, ["rumah", "other"], tmp_path / "data", shown_on_crop)
+    done = export_references(
+        store, ["rumah", "other"], tmp_path / "data", shown_on_crop, display_crop
+    )
     assert (done.meters, done.written, done.kept) == (0, 0, 0)
     assert not (tmp_path / "data").exists()
+    store.close()
+
+
+def test_corrected_readings_photos_are_cut_at_the_display(tmp_path: Path) -> None:
+    """A corrected reading's kept photo is exported cut at the display (the profile's
+    box, or found when there is no profile), labelled with the owner's value; a
+    corrected reading whose photo is gone or broken, and an uncorrected one, are not."""
+    photos = fixed_camera_photos(43, 3)
+    store = SqliteStore(tmp_path / "tm.db")
+    kept = tmp_path / "photos"
+    kept.mkdir()
+    for n, photo in enumerate(photos):
+        cv2.imwrite(str(kept / f"{n}.jpg"), photo.image)
+    (kept / "broken.jpg").write_bytes(b"not a jpeg")
+    corrected = {"source": "correction", "text": "120.00"}
+    store.add_reading(make_reading("k1", 0, 120.0, photo=str(kept / "0.jpg"), **corrected))
+    store.add_reading(make_reading("k1", 10, 120.0, photo=str(kept / "1.jpg")))  # not corrected
+    store.add_reading(make_reading("k1", 20, 120.0, photo=str(kept / "gone.jpg"), **corrected))
+    store.add_reading(make_reading("k1", 30, 120.0, photo=str(kept / "broken.jpg"), **corrected))
+    store.add_reading(make_reading("k2", 0, 120.0, photo=str(kept / "2.jpg"), **corrected))
+    store.put_profile("k2", _profile(43, 1))  # k2 has a box; k1 has no profile at all
+    out = tmp_path / "data"
+    done = export_references(store, ["k1", "k2"], out, shown_on_crop, display_crop)
+    rows = _rows(out)
+    photo_rows = [r for r in rows if r["source"] == PHOTO_SOURCE]
+    assert [(r["file"], r["value"]) for r in photo_rows] == [
+        ("k1/photo-r00000.png", "120.00"),
+        ("k2/photo-r00000.png", "120.00"),
+    ]
+    assert (done.meters, done.written) == (2, 3)  # k2's reference, two photos
+    for row in photo_rows:
+        crop = cv2.imread(str(out / row["file"]), cv2.IMREAD_COLOR)
+        assert crop is not None and crop.shape[0] == 48 and crop.shape[1] > 48
     store.close()

@@ -26,7 +26,7 @@ from tokenmeter.config import Config
 from tokenmeter.dataset import export_references
 from tokenmeter.domain import utcnow
 from tokenmeter.profile import ProfileError, parse_quad, parse_value
-from tokenmeter.profile_reader import Enrolled, EnrolRefused, shown_on_crop
+from tokenmeter.profile_reader import Enrolled, EnrolRefused, display_crop, shown_on_crop
 from tokenmeter.services.camera_setup import (
     CameraSetup,
     SetupShot,
@@ -69,14 +69,14 @@ _WORDS: dict[str, dict[Lang, str]] = {
         "en": "Its photo did not become a reference: {why}",
     },
     "exported": {
-        "id": "{written} referensi dari {meters} meteran ditulis ke {folder}"
+        "id": "{written} potongan layar dari {meters} meteran ditulis ke {folder}"
         " ({kept} sudah ada). Pilih lisensinya di README.md sebelum dibagikan.",
-        "en": "{written} references of {meters} meters written to {folder}"
+        "en": "{written} display crops of {meters} meters written to {folder}"
         " ({kept} already there). Choose its licence in README.md before sharing it.",
     },
     "no_references": {
-        "id": "Belum ada referensi: jalankan setup-camera atau correct dulu.",
-        "en": "No references yet: run setup-camera or correct first.",
+        "id": "Belum ada referensi atau koreksi: jalankan setup-camera atau correct dulu.",
+        "en": "No references or corrections yet: run setup-camera or correct first.",
     },
     "no_reading": {
         "id": "Belum ada pembacaan untuk dikoreksi; jalankan tokenmeter check dulu.",
@@ -235,8 +235,9 @@ def correct_command(value: str, meter_id: str | None, config_path: Path | None) 
 def export_references_command(folder: Path, meter_id: str | None, config_path: Path | None) -> None:
     """Write the confirmed display crops of the meters' profiles into DIR.
 
-    One PNG per reference and labels.csv (value, displayed text, meter, source,
-    time): data to train and check the reader on (docs/ocr-model.md). Running it
+    One PNG per reference and per photo of a corrected reading, and labels.csv
+    (value, displayed text, meter, source, time): data to train and check the
+    reader on (docs/ocr-model.md). Running it
     again adds only the references DIR does not hold yet. No token, chat or camera
     address is written. Exit 0 written, 2 refused, 3 no reference yet.
     """
@@ -246,7 +247,7 @@ def export_references_command(folder: Path, meter_id: str | None, config_path: P
     try:
         ids = [config.meter(meter_id).id] if meter_id else [m.id for m in config.meters]
         try:
-            done = export_references(store, ids, folder, shown_on_crop)
+            done = export_references(store, ids, folder, shown_on_crop, display_crop)
         except OSError as err:
             _fail(f"{folder}: {err.strerror or err}")
     finally:

@@ -136,26 +136,28 @@ def test_correct_fixes_the_last_reading_and_adds_its_photo(
 
 def test_export_references_writes_the_corrected_photo(tmp_path: Path, broker: LocalBroker) -> None:
     """Nothing to export before a reference exists (no folder made); after a correction
-    its crop and label are written; a second run adds nothing; an unknown meter is
-    refused in one line."""
+    the reference it made and the corrected reading's photo are written with the
+    owner's value; a second run adds nothing; an unknown meter is refused in one line."""
     config = _config(tmp_path, broker)
     out = tmp_path / "data"
     empty = _run(config, "export-references", str(out))
-    assert empty.exit_code == 3 and "Belum ada referensi" in empty.output
+    assert empty.exit_code == 3 and "Belum ada referensi atau koreksi" in empty.output
     assert not out.exists()
     assert _run(config, "check").exit_code == 0
     assert _run(config, "correct", "120,00").exit_code == 0
     done = _run(config, "export-references", str(out))
     assert done.exit_code == 0, done.output
-    assert "1 referensi dari 1 meteran ditulis" in done.output and "(0 sudah ada)" in done.output
+    assert "2 potongan layar dari 1 meteran ditulis" in done.output
+    assert "(0 sudah ada)" in done.output
     with (out / "labels.csv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [(r["value"], r["device"], r["source"]) for r in rows] == [
-        ("120.00", "rumah", CORRECTION_SOURCE)
+        ("120.00", "rumah", CORRECTION_SOURCE),
+        ("120.00", "rumah", "correction-photo"),
     ]
-    assert (out / rows[0]["file"]).stat().st_size > 0
+    assert all((out / r["file"]).stat().st_size > 0 for r in rows)
     again = _run(config, "export-references", str(out), "--lang", "en")
-    assert again.exit_code == 0 and "0 references of 1 meters" in again.output
-    assert "(1 already there)" in again.output
+    assert again.exit_code == 0 and "0 display crops of 1 meters" in again.output
+    assert "(2 already there)" in again.output
     unknown = _run(config, "export-references", str(out), "--meter", "nope")
     assert unknown.exit_code == 2 and "Traceback" not in unknown.output
