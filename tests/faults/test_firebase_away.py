@@ -25,6 +25,7 @@ from tokenmeter.devices.broker import LocalBroker
 from tokenmeter.domain import ReadingStatus
 from tokenmeter.errors import StoreUnavailable, TokenmeterError
 from tokenmeter.services import topup_resume
+from tokenmeter.store.firebase import FirebaseStore
 from tokenmeter.texts import error_sentence
 
 NS = "tokenmeter-away"
@@ -70,6 +71,8 @@ async def test_checks_queue_and_topups_are_refused_while_firebase_is_away(
     config.store.backend = "firebase"
     config.store.firebase_url = firebase.url(NS)
     core, _ = await start_core(config, tmp_path)
+    store = core.store
+    assert isinstance(store, FirebaseStore)
     away = False
     try:
         before = await core.checks.check("rumah", "telegram")
@@ -104,7 +107,7 @@ async def test_checks_queue_and_topups_are_refused_while_firebase_is_away(
 
         _come_back(firebase, outage)
         away = False
-        assert await eventually(lambda: core.store.queued_writes == 0, 15)
+        assert await eventually(lambda: store.queued_writes == 0, 15)
         readings = firebase.read(NS, ["meters", "rumah", "readings"])
         assert sorted(readings) == sorted([before.reading.id, *taken])  # each exactly once
         latest = firebase.read(NS, ["meters", "rumah", "latest"])

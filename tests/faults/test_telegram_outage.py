@@ -135,7 +135,10 @@ async def test_a_reply_that_fails_in_an_outage_is_sent_when_it_ends(
         assert await eventually(lambda: telegram.polling, 15)
         api.fail(502, "sendMessage")
         api.send_text(OWNER, "/status")
-        failed = lambda: len([c for c in api.calls if c.method == "sendMessage" and not c.ok])  # noqa: E731
+
+        def failed() -> int:
+            return len([c for c in api.calls if c.method == "sendMessage" and not c.ok])
+
         assert await api.until(lambda: failed() >= 2, 20), "the reply was not tried again"
         assert list(api.sent_messages(OWNER)) == []
         api.recover()

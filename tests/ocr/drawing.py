@@ -53,5 +53,7 @@ def draw_digits(
     if slant:
         rows = image.shape[0]
         matrix = np.array([[1.0, -slant, slant * rows / 2], [0.0, 1.0, 0.0]])
-        image = cv2.warpAffine(image, matrix, (width, rows), borderValue=background)
+        image = np.asarray(
+            cv2.warpAffine(image, matrix, (width, rows), borderValue=background), np.uint8
+        )
     return np.asarray(cv2.GaussianBlur(image, (3, 3), 0), dtype=np.uint8)

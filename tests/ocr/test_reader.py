@@ -86,7 +86,7 @@ def test_a_crop_of_a_short_line_reads_though_it_is_not_wide() -> None:
     """A crop of three digits is about 2:1, not wide enough to be taken for a crop
     at once; when no display is found in it, it is read whole as one line."""
     crop = draw_digits("47.2")
-    crop = cv2.copyMakeBorder(crop, 12, 12, 0, 0, cv2.BORDER_REPLICATE)
+    crop = np.asarray(cv2.copyMakeBorder(crop, 12, 12, 0, 0, cv2.BORDER_REPLICATE), np.uint8)
     assert crop.shape[1] < 2.2 * crop.shape[0]
     reading = read_display(crop)
     assert reading.status == "ok" and reading.text == "47.2"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from bot.telegram.charts import DailyUsage, daily_usage, draw_chart, render_chart
 from tokenmeter.domain import Reading, ReadingStatus, TopUp, TopUpStatus
@@ -90,7 +93,7 @@ def assert_sensible_time_axis(axes: Axes, least: int = 2, most: int = 10) -> lis
 
 
 def threshold_drawn(axes: Axes, kwh: float) -> bool:
-    return any(list(line.get_ydata()) == [kwh, kwh] for line in axes.get_lines())
+    return any(list(np.asarray(line.get_ydata())) == [kwh, kwh] for line in axes.get_lines())
 
 
 def test_one_reading_gets_a_readable_axis_the_threshold_and_a_note() -> None:
@@ -124,7 +127,7 @@ def test_one_day_has_time_labels_and_a_bar_per_day() -> None:
     assert 22 <= span_hours(balance) <= 30
     assert all(":" in label for label in assert_sensible_time_axis(balance, least=3))
     assert threshold_drawn(balance, 10.0)
-    bars = usage.patches
+    bars = cast(list[Rectangle], usage.patches)  # the usage bars: Axes.bar draws Rectangles
     assert 1 <= len(bars) <= 2
     low, high = usage.get_xlim()
     assert all(low <= bar.get_x() and bar.get_x() + bar.get_width() <= high for bar in bars)

@@ -56,7 +56,11 @@ async def test_meter_buttons_come_in_pages(kos_bot: Bot) -> None:
     for expected_page in (2, 3):
         api.press(OWNER, ask.message_id, following["callback_data"])
         edits = expected_page - 1
-        assert await api.until(lambda e=edits: len(api.calls_of("editMessageReplyMarkup")) >= e)
+
+        def edited(e: int = edits) -> bool:
+            return len(api.calls_of("editMessageReplyMarkup")) >= e
+
+        assert await api.until(edited)
         rows = button_rows(api.calls_of("editMessageReplyMarkup")[-1].params)
         if expected_page == 2:
             following = rows[-1][-1]

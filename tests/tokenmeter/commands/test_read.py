@@ -12,6 +12,7 @@ import numpy as np
 from click.testing import CliRunner
 
 import ocr
+from ocr.reading import Image
 from tokenmeter.cli import main
 from tokenmeter.commands.common import EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE
 from tokenmeter.sim import LcdStyle, PhotoConditions, render_crop
@@ -26,6 +27,13 @@ KEYS = {"file", "status", "value", "text", "confidence", "ms"}
 
 def _invoke(*args: str) -> Any:
     return CliRunner().invoke(main, ["read", *args], catch_exceptions=False)
+
+
+def _photo(path: Path | str) -> Image:
+    """The photo at ``path`` as ``tokenmeter read`` decodes it (BGR uint8)."""
+    decoded = cv2.imread(str(path))
+    assert decoded is not None, f"cannot decode {path}"
+    return np.asarray(decoded, np.uint8)
 
 
 def _lines(output: str) -> list[dict[str, Any]]:
@@ -48,7 +56,7 @@ def test_json_lines_match_the_reader() -> None:
     lines = _lines(result.stdout)
     assert [Path(line["file"]).name for line in lines] == names
     for name, line in zip(names, lines, strict=True):
-        reading = ocr.read_display(cv2.imread(str(PHOTOS / name)))
+        reading = ocr.read_display(_photo(PHOTOS / name))
         assert set(line) == KEYS | ({"reason"} if reading.reason else set())
         assert line["status"] == reading.status
         assert line["value"] == reading.value
@@ -57,7 +65,7 @@ def test_json_lines_match_the_reader() -> None:
 
 
 def _reader_status(path: Path) -> str:
-    return ocr.read_display(cv2.imread(str(path))).status
+    return ocr.read_display(_photo(path)).status
 
 
 def test_exit_code_follows_the_readings(tmp_path: Path) -> None:
@@ -135,7 +143,7 @@ def test_debug_dir_gets_one_overlay_per_photo(tmp_path: Path) -> None:
 def test_text_lines_in_indonesian_and_english(tmp_path: Path) -> None:
     """Without --json each photo gets one short line, Indonesian unless --lang en."""
     clean = _clean_crop(tmp_path)
-    reading = ocr.read_display(cv2.imread(str(clean)))
+    reading = ocr.read_display(_photo(clean))
     indonesian = _invoke(str(clean), DARK).stdout.splitlines()
     if reading.status == "ok":
         assert indonesian[0].startswith(f"{clean}: {reading.text} (keyakinan ")
@@ -149,7 +157,7 @@ def test_text_lines_in_indonesian_and_english(tmp_path: Path) -> None:
 
 def test_unreadable_reason_in_the_language_of_the_run() -> None:
     """The reader's reason for an unreadable photo is Indonesian by default."""
-    reason = ocr.read_display(cv2.imread(DARK)).reason
+    reason = ocr.read_display(_photo(DARK)).reason
     indonesian = _invoke(DARK).stdout
     english = _invoke("--lang", "en", DARK).stdout
     assert english == f"{DARK}: unreadable ({reason}, " + english.split(", ")[-1]
@@ -159,7 +167,7 @@ def test_unreadable_reason_in_the_language_of_the_run() -> None:
 def test_json_carries_the_unreadable_reason() -> None:
     """--json says why a photo is unreadable, in the reader's words."""
     (line,) = _lines(_invoke("--json", DARK).stdout)
-    assert line["reason"] == ocr.read_display(cv2.imread(DARK)).reason != ""
+    assert line["reason"] == ocr.read_display(_photo(DARK)).reason != ""
 
 
 def test_a_camera_url_is_photographed_and_read(tmp_path: Path) -> None:

@@ -150,7 +150,9 @@ def test_last_will_is_published_when_link_dies(broker: LocalBroker) -> None:
     dying = MqttLink(broker.url, prefix="t3", will=("m", "status", {"online": False}), keepalive=2)
     dying.start()
     assert dying.wait_connected(10)
-    dying.client.socket().close()  # abrupt: no DISCONNECT packet  # type: ignore[union-attr]
+    sock = dying.client.socket()
+    assert sock is not None  # connected
+    sock.close()  # abrupt: no DISCONNECT packet
     dying.client.loop_stop()
     seen: list[dict[str, Any]] = []
     watcher = MqttLink(broker.url, prefix="t3")
