@@ -125,7 +125,8 @@ def real_sequence(cells: list[object], seed: int, length: int) -> list[Photo]:
             extra = 0.18 if cell.device.startswith(rl.COMMA_DEVICES) else 0.0
             a, b = int((trims[k, 0] + extra) * w), w - int((trims[k, 1] + extra) * w)
             im = cell.image[:, a : max(a + 4, b)].astype(np.float32)
-            im = cv2.resize(im, (max(4, round(im.shape[1] * width_scale)), rl.CELL_HEIGHT))
+            size = (max(4, round(im.shape[1] * width_scale)), rl.CELL_HEIGHT)
+            im = np.asarray(cv2.resize(im, size), np.float32)
             if k == positions - decimals:
                 label += "."
                 parts.append(("point", im))

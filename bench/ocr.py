@@ -206,7 +206,7 @@ def real_crops(folder: Path, limit: int | None, out: Path) -> list[Sample] | Non
         image = cv2.imread(str(path), cv2.IMREAD_COLOR) if name and path.is_file() else None
         if image is None or not label:
             continue
-        samples.append(_sample(name, image, float(label), "real", out))
+        samples.append(_sample(name, np.asarray(image, np.uint8), float(label), "real", out))
         if limit is not None and len(samples) >= limit:
             break
     return samples

@@ -41,14 +41,17 @@ def measure(threads: int, reads: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         meter = SimulatedMeter("bench", state_path=Path(tmp) / "bench.json")
         jpeg = np.frombuffer(meter.photo_jpeg(), np.uint8)
-    image = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    assert decoded is not None, "the simulated camera's JPEG did not decode"
+    image = np.asarray(decoded, np.uint8)
     first = ocr.read_display(image).value
     once = rss_mb()
     with ThreadPoolExecutor(threads) as pool:
         values = set(pool.map(lambda _: ocr.read_display(image).value, range(reads)))
+    read = sorted(values | {first}, key=lambda v: -1.0 if v is None else v)  # None: unreadable
     print(
         f"{threads:>3} thread(s): RSS {once:.0f} MB after one read, {rss_mb():.0f} MB after"
-        f" {reads} reads (values read: {sorted(values | {first})})"
+        f" {reads} reads (values read: {read})"
     )
 
 

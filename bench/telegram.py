@@ -92,9 +92,11 @@ async def bench(rounds: int, chats: int, workdir: Path) -> list[str]:
                     before = len(api.calls_of("sendPhoto", OWNER))
                     sent = time.monotonic()
                     api.send_text(OWNER, "/cektoken")
-                    assert await api.until(
-                        lambda b=before: len(api.calls_of("sendPhoto", OWNER)) > b, 30
-                    )
+
+                    def answered_photo(b: int = before) -> bool:
+                        return len(api.calls_of("sendPhoto", OWNER)) > b
+
+                    assert await api.until(answered_photo, 30)
                     answered = api.calls_of("sendPhoto", OWNER)[-1].at
                     after_snapshot.append(answered - photos_taken[-1])
                     round_trip.append(answered - sent)
@@ -110,9 +112,11 @@ async def bench(rounds: int, chats: int, workdir: Path) -> list[str]:
                     shots_before = len(photos_taken)
                     sent = time.monotonic()
                     api.send_many([(chat, command) for chat in crowd])
-                    done = await api.until(
-                        lambda m=method: all(api.calls_of(m, chat) for chat in crowd), 60
-                    )
+
+                    def all_answered(m: str = method) -> bool:
+                        return all(api.calls_of(m, chat) for chat in crowd)
+
+                    done = await api.until(all_answered, 60)
                     answers = [
                         calls[-1].at - sent
                         for chat in crowd

@@ -297,7 +297,7 @@ def _warp(
 
 def damage(crop: Image, rng: np.random.Generator) -> Image:
     """Camera and cover damage on a float BGR crop; returns uint8 BGR."""
-    img = crop.astype(np.float32)
+    img: Image = crop.astype(np.float32)
     h, w = img.shape[:2]
     img = _uneven_light(img, rng)
     for _ in range(int(rng.choice([0, 0, 1, 1, 2, 3]))):
@@ -319,11 +319,13 @@ def damage(crop: Image, rng: np.random.Generator) -> Image:
     if rng.random() < 0.1:  # an underexposed photo
         img = img * np.float32(rng.uniform(0.25, 0.6))
     img = img + rng.normal(0, float(rng.uniform(0, 12)), img.shape).astype(np.float32)
-    out = np.clip(img, 0, 255).astype(np.uint8)
+    out: Image = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.6:
         quality = int(rng.integers(20, 95))
         _ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        out = cv2.imdecode(enc, cv2.IMREAD_COLOR)
+        decoded = cv2.imdecode(enc, cv2.IMREAD_COLOR)
+        assert decoded is not None  # a JPEG cv2.imencode just wrote
+        out = decoded
     return out
 
 
@@ -337,7 +339,8 @@ def _uneven_light(img: Image, rng: np.random.Generator) -> Image:
         radius = float(rng.uniform(0.3, 1.5)) * w
         spot = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / radius**2)
         field += float(rng.uniform(-0.4, 0.3)) * spot
-    return img * np.clip(field, 0.3, 1.6)[..., None]
+    lit: Image = img * np.clip(field, 0.3, 1.6)[..., None]
+    return lit
 
 
 def _glare(img: Image, rng: np.random.Generator) -> Image:
@@ -350,7 +353,8 @@ def _glare(img: Image, rng: np.random.Generator) -> Image:
     strength = float(rng.uniform(0.2, 0.7))
     blob = np.exp(-(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2))
     blob = np.clip(blob * strength, 0, 1)[..., None]
-    return img + (255 - img) * blob
+    glared: Image = img + (255 - img) * blob
+    return glared
 
 
 def _scratches_and_dirt(img: Image, rng: np.random.Generator) -> Image:
@@ -365,4 +369,5 @@ def _scratches_and_dirt(img: Image, rng: np.random.Generator) -> Image:
         radius = int(rng.integers(1, max(2, h // 10)))
         cv2.circle(marks, centre, radius, float(rng.uniform(-1, 1)), -1, cv2.LINE_AA)
     strength = float(rng.uniform(20, 90))
-    return img + marks[..., None] * strength
+    marked: Image = img + marks[..., None] * strength
+    return marked

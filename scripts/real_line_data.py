@@ -135,7 +135,7 @@ def real_line(cells: list[Cell], rng: np.random.Generator) -> tuple[Image, str]:
     if rng.random() < 0.04:
         blanks = count  # nothing lit: nothing to read
     chosen = [_pick(cells, rng, digit=k >= blanks) for k in range(count)]
-    images = [_trim(c, rng).astype(np.float32) for c in chosen]
+    images: list[Image] = [_trim(c, rng).astype(np.float32) for c in chosen]
     background, ink = _background(images), _ink(images)
     width_scale = float(np.exp(rng.uniform(np.log(0.7), np.log(1.3))))
     images = [

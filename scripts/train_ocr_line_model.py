@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _augment(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Extra damage on top of the renderer's own: blur, shear, squeeze, noise, JPEG."""
-    img = crop.astype(np.float32)
+    img: np.ndarray = crop.astype(np.float32)
     h, w = img.shape[:2]
     if rng.random() < 0.3:
         shear = float(rng.uniform(-0.15, 0.2))
@@ -71,10 +71,12 @@ def _augment(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.1:
         img = 255 - img
     img = img + rng.normal(0, float(rng.uniform(0, 8)), img.shape)
-    out = np.clip(img, 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.3:
         _ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 80))])
-        out = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED)
+        decoded = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED)
+        assert decoded is not None  # a JPEG cv2.imencode just wrote
+        out = decoded
     return out
 
 
@@ -82,7 +84,7 @@ def _cut(image: np.ndarray, quad: np.ndarray, height: int) -> np.ndarray:
     """Warp a quad (TL, TR, BR, BL) of the photo to an upright crop ``height`` px tall."""
     top = np.linalg.norm(quad[1] - quad[0])
     side = np.linalg.norm(quad[3] - quad[0])
-    width = max(8, round(height * top / max(side, 1.0)))
+    width = max(8, round(height * top / max(float(side), 1.0)))
     target = np.array(
         [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32
     )
@@ -217,7 +219,9 @@ def _network(torch: Any, context: bool = True) -> Any:
             nn.ReLU(),
         ]
 
-    class LineNet(nn.Module):  # type: ignore[misc]
+    Module: Any = nn.Module  # torch.nn.Module under a name mypy resolves as a base
+
+    class LineNet(Module):  # type: ignore[misc]  # Module is Any: torch is not installed
         def __init__(self) -> None:
             super().__init__()
             self.body = nn.Sequential(

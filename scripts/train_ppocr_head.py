@@ -125,9 +125,10 @@ def dataset(cache: Path, build: Any) -> tuple[np.ndarray, list[str]]:
 def _head(torch: Any, hidden: int, stage: bool) -> Any:
     """The trained part; it takes the stored features as they are and gives (N, classes, T)."""
     nn = torch.nn
+    Module: Any = nn.Module  # torch.nn.Module under a name mypy resolves as a base
     classes = len(ALPHABET) + 1
 
-    class Sequence(nn.Module):  # type: ignore[misc]
+    class Sequence(Module):  # type: ignore[misc]  # Module is Any: torch is not installed
         """Over the recogniser's own sequence features (N, T, 120)."""
 
         def __init__(self) -> None:
@@ -142,7 +143,7 @@ def _head(torch: Any, hidden: int, stage: bool) -> Any:
         def forward(self, x: Any) -> Any:
             return self.body(x.transpose(1, 2))
 
-    class Stage(nn.Module):  # type: ignore[misc]
+    class Stage(Module):  # type: ignore[misc]  # Module is Any: torch is not installed
         """A new neck over the last CNN stage (N, 384, 3, T): the height is kept to here,
         so a decimal point low between two digits is still there to see."""
 
@@ -259,7 +260,7 @@ def export(bb: Path, head: Any, out: Path, stage: bool) -> None:
     import onnx  # offline only
     import torch
 
-    class Wrapped(torch.nn.Module):
+    class Wrapped(torch.nn.Module):  # type: ignore[misc]  # Any: torch is not installed
         def __init__(self, inner: Any) -> None:
             super().__init__()
             self.inner = inner
