@@ -1,6 +1,7 @@
 """Calibrate the reader's gate on real held-out data: how often is a confident reading right?
 
     .venv/bin/python bench/ocr_calibrate.py [--model ocr/models/line_ctc.onnx] [--count 2000]
+    .venv/bin/python bench/ocr_calibrate.py --crops DIR [--crops DIR ...] [--held-out METER ...]
 
 The data: lines assembled from the real digit cells of the devices held out from
 training (``scripts/real_line_data.py``, ``HELD_OUT``; seed 4242, the training
@@ -10,6 +11,10 @@ for each pair of thresholds (least character probability, most half-seen point
 probability) the script reports coverage (share of lines read) and precision
 (share of readings that are right). The gate's thresholds are the loosest pair
 whose precision is at least ``TARGET`` on this data.
+
+With ``--crops``, the data is instead the display crops of the held-out meters of
+folders written by ``tokenmeter export-references`` (``scripts/real_crop_data.py``,
+``split_crops``), each read once as exported.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import real_crop_data  # noqa: E402
 import real_line_data  # noqa: E402
 
 from ocr import line_model, reader  # noqa: E402
@@ -70,18 +76,36 @@ def table(views: list[Views]) -> list[tuple[float, float, int, int, int]]:
     return rows
 
 
+def held_out_crops(
+    folders: list[Path], held_out: list[str]
+) -> tuple[list[real_line_data.Image], list[str]]:
+    """The crops of the held-out meters of these export folders, as exported."""
+    _train, held = real_crop_data.split_crops(real_crop_data.load_crops(folders), held_out)
+    crops = [c for device in sorted(held) for c in held[device]]
+    return [c.image for c in crops], [c.label for c in crops]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=line_model.MODEL_PATH)
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=4242)
     parser.add_argument("--device", action="append", help="only these held-out devices")
+    parser.add_argument(
+        "--crops", type=Path, action="append", help="a folder of exported display crops"
+    )
+    parser.add_argument(
+        "--held-out", action="append", default=[], help="with --crops: the meters held out"
+    )
     args = parser.parse_args()
     line_model.MODEL_PATH = args.model  # read when this thread first builds its network
-    _train, held = real_line_data.split(real_line_data.load_cells())
-    if args.device:
-        held = {d: c for d, c in held.items() if d in args.device}
-    images, labels = real_line_data.line_set(held, args.count, args.seed, kazuhito_share=0.0)
+    if args.crops:
+        images, labels = held_out_crops(args.crops, args.held_out)
+    else:
+        _train, held = real_line_data.split(real_line_data.load_cells())
+        if args.device:
+            held = {d: c for d, c in held.items() if d in args.device}
+        images, labels = real_line_data.line_set(held, args.count, args.seed, kazuhito_share=0.0)
     views = [read_views(i, label) for i, label in zip(images, labels, strict=True)]
     readable = sum(bool(v.truth) for v in views)
     raw = sum(
@@ -89,7 +113,8 @@ def main() -> None:
         for i, v in zip(images, views, strict=True)
         if v.truth
     )
-    print(f"model {args.model}, {len(views)} held-out lines ({readable} with digits)")
+    kind = "held-out meters' crops" if args.crops else "held-out lines"
+    print(f"model {args.model}, {len(views)} {kind} ({readable} with digits)")
     print(f"raw first-view guess right: {raw} of {readable} ({raw / max(1, readable):.1%})")
     print("| least char prob | most point doubt | read | right | wrong | coverage | precision |")
     print("|---|---|---|---|---|---|---|")

@@ -33,6 +33,8 @@ import cv2
 import numpy as np
 from ocr_line_data import damage  # scripts/, beside this file
 
+from ocr.line_model import INPUT_HEIGHT, INPUT_WIDTH, prepare
+
 Image = np.ndarray
 
 HELD_OUT_EVERY = 5
@@ -129,3 +131,27 @@ def crop_lines(
         images.append(crop_line(crop, rng))
         labels.append(crop.label)
     return images, labels
+
+
+def _inputs(images: list[Image], dtype: type[np.floating]) -> np.ndarray:
+    """The network's inputs for these images, one array."""
+    if not images:
+        return np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH), dtype)
+    return np.stack([prepare(i)[0, 0] for i in images]).astype(dtype)
+
+
+def crop_sets(
+    folders: Sequence[Path], held_out: Sequence[str], count: int, seed: int
+) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
+    """For the training script: ``count`` views of the training meters' crops
+    (float16 inputs) and their labels, then the held-out meters' crops as exported
+    (float32 inputs) and theirs."""
+    train, held = split_crops(load_crops(folders), held_out)
+    images, labels = crop_lines(train, count, seed)
+    kept = [c for device in sorted(held) for c in held[device]]
+    return (
+        _inputs(images, np.float16),
+        labels,
+        _inputs([c.image for c in kept], np.float32),
+        [c.label for c in kept],
+    )

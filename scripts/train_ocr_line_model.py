@@ -16,7 +16,11 @@ Everything is seeded. The training images are of two kinds:
   shear, squeeze, JPEG) and negatives (wall, bezel, keypad, labels) with an
   empty label;
 - lines assembled from real photographed digit cells of the training devices of
-  ``../shared/datasets/real-digits`` (``scripts/real_line_data.py``, Apache-2.0).
+  ``../shared/datasets/real-digits`` (``scripts/real_line_data.py``, Apache-2.0);
+- with ``--crops DIR`` (repeatable), views of the real display crops of folders
+  written by ``tokenmeter export-references`` (``scripts/real_crop_data.py``), of
+  the meters not held out; the held-out meters' crops are validated on with the
+  rest ("held-out meters"). Use a folder only under the licence its owner gave.
 
 The devices held out from training (``real_line_data.HELD_OUT``) are validated on
 every five minutes ("held-out real") and calibrate the gate
@@ -39,6 +43,7 @@ from typing import Any
 import cv2
 import numpy as np
 from ocr_line_data import line_sample, random_text  # scripts/, beside this file
+from real_crop_data import crop_sets
 from real_line_data import line_set, load_cells, split
 
 from ocr.line_model import ALPHABET, INPUT_HEIGHT, INPUT_WIDTH, prepare
@@ -425,6 +430,13 @@ def main() -> None:
     parser.add_argument(
         "--real-lines", type=int, default=60_000, help="lines built from real training cells"
     )
+    parser.add_argument(
+        "--crops", type=Path, action="append", default=[], help="exported display crops"
+    )
+    parser.add_argument("--crop-lines", type=int, default=20_000, help="views of those crops")
+    parser.add_argument(
+        "--held-out-meter", action="append", default=[], help="with --crops: meters held out"
+    )
     parser.add_argument("--cache", type=Path, default=ROOT / "data" / "train" / "ocr_line_data.npz")
     parser.add_argument("--out", type=Path, default=ROOT / "ocr" / "models" / "line_ctc.onnx")
     args = parser.parse_args()
@@ -440,6 +452,15 @@ def main() -> None:
         labels = [*labels, *real_labels]
         print(f"{len(real_labels)} real-cell lines added", flush=True)
     held_images, y_held = held_out_lines()
+    crop_held = np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH), np.float32)
+    y_crops: list[str] = []
+    if args.crops:
+        crop_images, crop_labels, crop_held, y_crops = crop_sets(
+            args.crops, args.held_out_meter, args.crop_lines, args.seed
+        )
+        images = np.concatenate([images, crop_images])
+        labels = [*labels, *crop_labels]
+        print(f"{len(crop_labels)} views of exported crops added, {len(y_crops)} held out")
     if args.data_only:
         return
 
@@ -450,7 +471,11 @@ def main() -> None:
     x_train = torch.from_numpy(images).unsqueeze(1)  # float16, cast per batch
     x_val = torch.from_numpy(val_images.astype(np.float32)).unsqueeze(1)
     x_held = torch.from_numpy(held_images).unsqueeze(1)
+    x_crops = torch.from_numpy(crop_held).unsqueeze(1)
     y_train = labels
+
+    def held_meters() -> str:
+        return f" held-out meters {_validate(torch, net, x_crops, y_crops):.3f}" if y_crops else ""
 
     net = _network(torch, context=not args.no_context)
     if args.init is not None:
@@ -507,7 +532,7 @@ def main() -> None:
                 torch.save(net.state_dict(), args.cache.with_suffix(".pt"))
                 print(
                     f"epoch {epoch} step {step}: loss {running:.3f} val exact {exact:.3f} "
-                    f"held-out real {held:.3f} "
+                    f"held-out real {held:.3f}{held_meters()} "
                     f"lr {_learning_rate(fraction, peak):.2e} ({time.time() - started:.0f} s)",
                     flush=True,
                 )
@@ -515,7 +540,8 @@ def main() -> None:
     exact = _validate(torch, net, x_val, y_val)
     held = _validate(torch, net, x_held, y_held)
     print(
-        f"done: {step} steps, {epoch} epochs, val exact {exact:.3f}, held-out real {held:.3f}",
+        f"done: {step} steps, {epoch} epochs, val exact {exact:.3f}, held-out real {held:.3f}"
+        f"{held_meters()}",
         flush=True,
     )
     net.eval()

@@ -70,3 +70,15 @@ def test_load_split_and_lines(data: ModuleType, folder: Path) -> None:
     assert set(labels) <= {c.label for cs in train.values() for c in cs}
     assert all(im.dtype.name == "uint8" and 20 <= im.shape[0] < 44 for im in images)
     assert data.crop_lines({}, 10, seed=5) == ([], [])
+
+
+def test_crop_sets_for_training(data: ModuleType, folder: Path) -> None:
+    """Views of the training meters as network inputs, the held-out meter's crops as
+    exported, and nothing held out leaves an empty (but well-shaped) set."""
+    train_x, train_y, held_x, held_y = data.crop_sets([folder], ["k1"], 30, seed=2)
+    crops = data.load_crops([folder])
+    assert train_x.shape == (30, 32, 256) and train_x.dtype.name == "float16"
+    assert len(train_y) == 30 and set(train_y) <= {c.label for c in crops["k2"] + crops["k3"]}
+    assert held_x.shape == (len(crops["k1"]), 32, 256) and held_y == [c.label for c in crops["k1"]]
+    _x, _y, none_x, none_y = data.crop_sets([folder], ["nobody"], 5, seed=2)
+    assert none_x.shape == (0, 32, 256) and none_y == []
