@@ -31,10 +31,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from tokenmeter.domain import Reading, utcnow
-from tokenmeter.profile import MeterProfile, Reference
+from tokenmeter.profile import MeterProfile
 from tokenmeter.store.base import Store
 
 CSV_FIELDS = ("file", "value", "shown", "device", "source", "ts", "digits")
@@ -85,10 +86,11 @@ def _existing(labels: Path) -> set[str]:
 
 @dataclass(frozen=True)
 class _Item:
-    """One crop to write: its file under the folder, PNG bytes and label fields."""
+    """One crop to write: its file under the folder, how to get its PNG bytes (None:
+    no crop to be had) and its label fields."""
 
     file: str
-    png: bytes
+    png: Callable[[], bytes | None]
     value: str
     source: str
     ts: datetime
@@ -106,9 +108,22 @@ def _row(item: _Item, meter_id: str, profile: MeterProfile, shown: str) -> dict[
     }
 
 
-def _reference_item(sub: str, reference: Reference) -> _Item:
-    file = f"{sub}/{_folder_name(reference.id)}.png"
-    return _Item(file, reference.png, reference.text, reference.source, reference.ts)
+def _items(
+    sub: str,
+    profile: MeterProfile,
+    readings: list[Reading],
+    crop_of: Callable[[Path, MeterProfile], bytes | None],
+) -> list[_Item]:
+    """The meter's references, then its corrected readings' photos (cut when written)."""
+    items = [
+        _Item(f"{sub}/{_folder_name(r.id)}.png", partial(bytes, r.png), r.text, r.source, r.ts)
+        for r in profile.references
+    ]
+    for reading in readings:
+        file = f"{sub}/photo-{_folder_name(reading.id)}.png"
+        cut = partial(crop_of, Path(reading.photo), profile)
+        items.append(_Item(file, cut, reading.text, PHOTO_SOURCE, reading.ts))
+    return items
 
 
 def _corrected(store: Store, meter_id: str) -> list[Reading]:
@@ -146,19 +161,16 @@ def export_references(
     kept = 0
     for meter_id, profile, readings in found:
         sub = _folder_name(meter_id)
-        items = [_reference_item(sub, r) for r in profile.references]
-        for reading in readings:
-            file = f"{sub}/photo-{_folder_name(reading.id)}.png"
-            png = None if file in present else crop_of(Path(reading.photo), profile)
-            if file in present or png is not None:
-                items.append(_Item(file, png or b"", reading.text, PHOTO_SOURCE, reading.ts))
-        for item in items:
+        for item in _items(sub, profile, readings, crop_of):
             if item.file in present:
                 kept += 1
                 continue
+            png = item.png()
+            if png is None:  # a photo with no display to cut: nothing to label
+                continue
             (folder / sub).mkdir(exist_ok=True)
-            (folder / item.file).write_bytes(item.png)
-            rows.append(_row(item, meter_id, profile, shown_of(item.png, item.value)))
+            (folder / item.file).write_bytes(png)
+            rows.append(_row(item, meter_id, profile, shown_of(png, item.value)))
             present.add(item.file)
     new_file = not labels.is_file()
     with labels.open("a", encoding="utf-8", newline="") as f:
