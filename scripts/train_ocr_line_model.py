@@ -549,7 +549,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
         net,
-        torch.zeros(1, 1, INPUT_HEIGHT, INPUT_WIDTH),
+        (torch.zeros(1, 1, INPUT_HEIGHT, INPUT_WIDTH),),
         str(args.out),
         input_names=["image"],
         output_names=["logits"],

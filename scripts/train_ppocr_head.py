@@ -260,7 +260,7 @@ def export(bb: Path, head: Any, out: Path, stage: bool) -> None:
     import onnx  # offline only
     import torch
 
-    class Wrapped(torch.nn.Module):  # type: ignore[misc]  # Any: torch is not installed
+    class Wrapped(torch.nn.Module):  # type: ignore[misc,unused-ignore]  # Any without torch
         def __init__(self, inner: Any) -> None:
             super().__init__()
             self.inner = inner
@@ -272,7 +272,7 @@ def export(bb: Path, head: Any, out: Path, stage: bool) -> None:
     head_path = out.with_name(out.stem + "_head.onnx")
     torch.onnx.export(
         Wrapped(head),
-        torch.zeros(1, 384, 3, 40) if stage else torch.zeros(1, 40, 120),
+        (torch.zeros(1, 384, 3, 40) if stage else torch.zeros(1, 40, 120),),
         str(head_path),
         input_names=["feat"],
         output_names=["logits"],
