@@ -37,6 +37,7 @@ from pathlib import Path
 from tokenmeter.domain import Reading, utcnow
 from tokenmeter.profile import MeterProfile
 from tokenmeter.store.base import Store
+from tokenmeter.store.records import ts_text
 
 CSV_FIELDS = ("file", "value", "shown", "device", "source", "ts", "digits")
 LABELS = "labels.csv"
@@ -103,7 +104,7 @@ def _row(item: _Item, meter_id: str, profile: MeterProfile, shown: str) -> dict[
         "shown": shown,
         "device": meter_id,
         "source": item.source,
-        "ts": item.ts.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "ts": ts_text(item.ts),
         "digits": "" if profile.digits is None else str(profile.digits),
     }
 

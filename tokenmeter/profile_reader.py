@@ -169,14 +169,21 @@ def shown_on_crop(png: bytes, value: str) -> str:
     return guess if displayed_text(guess) == value else ""
 
 
+def kept_photo(path: str | Path) -> Image | None:
+    """The kept photo at ``path``; None when gone or not an image."""
+    if not path or not Path(path).is_file():
+        return None
+    decoded = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    return None if decoded is None else np.asarray(decoded, np.uint8)
+
+
 def display_crop(photo: Path, profile: MeterProfile) -> bytes | None:
     """The display cut out of a kept photo as a PNG, as a reference is cut: at the
     profile's box, else where the reader finds the display; None when the photo
-    cannot be decoded or shows no display."""
-    decoded = cv2.imread(str(photo), cv2.IMREAD_COLOR)
-    if decoded is None:
+    is gone, cannot be decoded or shows no display."""
+    image = kept_photo(photo)
+    if image is None:
         return None
-    image = np.asarray(decoded, np.uint8)
     height, width = image.shape[:2]
     quad = profile.quad
     if quad is None or not quad_fits(quad, width, height):

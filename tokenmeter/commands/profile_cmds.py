@@ -226,7 +226,7 @@ def correct_command(value: str, meter_id: str | None, config_path: Path | None) 
     raise SystemExit(EXIT_OK)
 
 
-@click.command("export-references", short_help="Write the profiles' references as a data set.")
+@click.command("export-references", short_help="Write the confirmed display crops as a data set.")
 @click.argument("folder", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--meter", "meter_id", default=None, help="Only this meter (default: every meter).")
 @config_option
@@ -237,9 +237,9 @@ def export_references_command(folder: Path, meter_id: str | None, config_path: P
 
     One PNG per reference and per photo of a corrected reading, and labels.csv
     (value, displayed text, meter, source, time): data to train and check the
-    reader on (docs/ocr-model.md). Running it
-    again adds only the references DIR does not hold yet. No token, chat or camera
-    address is written. Exit 0 written, 2 refused, 3 no reference yet.
+    reader on (docs/ocr-model.md). Running it again adds only the crops DIR does
+    not hold yet. No token, chat or camera address is written. Exit 0 written,
+    2 refused, 3 no reference or correction yet.
     """
     config = cli_config(config_path)
     lang = chosen_lang(config)

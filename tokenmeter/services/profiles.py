@@ -31,10 +31,6 @@ import logging
 import threading
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from pathlib import Path
-
-import cv2
-import numpy as np
 
 import ocr
 from ocr.adapt import ENGINE as ADAPTED_ENGINE
@@ -50,7 +46,7 @@ from tokenmeter.profile import (
     effective_profile,
     parse_value,
 )
-from tokenmeter.profile_reader import Enrolled, EnrolRefused, ProfileReader, enrol
+from tokenmeter.profile_reader import Enrolled, EnrolRefused, ProfileReader, enrol, kept_photo
 from tokenmeter.services.plausibility import judge
 from tokenmeter.store.base import Store
 
@@ -218,7 +214,7 @@ class ProfileService:
                 r.text == shown[-1].text and r.ts >= shown[-1].ts for r in profile.references
             ):
                 continue
-            image = _photo(shown[-1].photo)
+            image = kept_photo(shown[-1].photo)
             if image is None:
                 continue
             try:
@@ -253,7 +249,7 @@ class ProfileService:
         )
         self.store.add_reading(corrected)  # same id: the history's entry is replaced
         log.info("reading %s of %s corrected: %r -> %s", last.id, meter_id, last.text, text)
-        image = _photo(last.photo)
+        image = kept_photo(last.photo)
         if image is None:
             refused = EnrolRefused("no_photo", last.photo)
             return Correction(corrected, last.text, refused, self._count(meter_id))
@@ -308,11 +304,3 @@ class ProfileService:
         except UnknownMeter:
             return 0
         return len(profile.references) if profile else 0
-
-
-def _photo(path: str) -> Image | None:
-    """The kept photo at ``path``; None when gone or not an image."""
-    if not path or not Path(path).is_file():
-        return None
-    decoded = cv2.imread(path, cv2.IMREAD_COLOR)
-    return None if decoded is None else np.asarray(decoded, np.uint8)
